@@ -1,0 +1,58 @@
+# stroop-walk: every target does its own set-up (apt packages when root, a venv in .venv).
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+# xvfb: virtual display; libjack: without it PsychoPy's ptb keyboard backend does not load;
+# espeak-ng, sox, pulseaudio, libportaudio2: synthesised speech and the virtual microphone.
+SYSTEM_PACKAGES := xvfb xauth libjack-jackd2-0 libportaudio2 espeak-ng sox pulseaudio pulseaudio-utils
+# Run under a virtual display unless there is a real one.
+XRUN := $(if $(DISPLAY),,xvfb-run -a -s "-screen 0 1280x800x24")
+
+.PHONY: setup demo test test-fast run analysis power bench example clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  missing=$$(for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	  if [ -n "$$missing" ]; then echo "apt-get install $$missing"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; fi; \
+	fi
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[experiment,dev]'
+	touch $@
+
+## The main job: a short simulated session on a virtual display, then the analysis.
+demo: $(STAMP)
+	$(XRUN) $(PY) -m experiment --preset demo --simulate --participant DEMO1 --session 1 \
+	  --data-dir data/demo --replace-demo
+	$(PY) -m analysis --data data/demo --out results/demo
+	@echo "demo data:    data/demo/DEMO1/"
+	@echo "demo results: results/demo/report.md (and report.html)"
+
+test: $(STAMP)
+	$(XRUN) $(PY) -m pytest -q
+
+test-fast: $(STAMP)
+	$(PY) -m pytest -q -m "not display and not slow"
+
+## A real session: opens PsychoPy's participant dialog.
+run: $(STAMP)
+	$(PY) -m experiment
+
+analysis: $(STAMP)
+	$(PY) -m analysis --data data --out results
+
+power: $(STAMP)
+	$(PY) -m analysis.power
+
+example: $(STAMP)
+	$(PY) -m experiment.example_data --out data/example/simulated-24
+
+bench: $(STAMP)
+	$(XRUN) $(PY) -m bench
+
+clean:
+	rm -rf results/demo data/demo .pytest_cache

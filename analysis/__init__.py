@@ -1,0 +1,1 @@
+"""stroop-walk analysis: reads the trial files described in data/README.md; never imports PsychoPy."""

@@ -1,0 +1,323 @@
+"""Session configuration: TOML files laid over the shipped default, validated into dataclasses.
+
+Every error is a :class:`ConfigError` whose message is one line naming the key, the bad
+value and what is allowed, e.g.::
+
+    timing.iti_max_s = 0.3: must be >= timing.iti_min_s (0.5)
+
+Times are seconds, speeds km/h, colours RGB 0-255. No PsychoPy import.
+"""
+from __future__ import annotations
+
+import collections.abc
+import copy
+import dataclasses
+import tomllib
+import typing
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Mapping
+
+from experiment.stimulus_set import StimulusSet, load_stimulus_set
+
+DEFAULT_CONFIG = Path(__file__).with_name("default.toml")
+PRESETS_DIR = Path(__file__).with_name("presets")
+LOCOMOTION_CONDITIONS = ("stand", "forward", "backward", "left", "right")
+RESPONSE_DEVICES = ("keyboard",)
+
+
+class ConfigError(ValueError):
+    """A configuration value is missing, of the wrong type or out of range (one-line message)."""
+
+
+@dataclass(frozen=True)
+class ExperimentSection:
+    name: str
+    data_dir: str
+    language: str
+    base_seed: int
+
+
+@dataclass(frozen=True)
+class DesignSection:
+    conditions: tuple[str, ...]
+    blocks_per_condition: int
+    trials_per_block: int
+    proportion_congruent: float
+    proportion_neutral: float
+    colours: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ConditionSection:
+    label: str
+    instruction: str
+    treadmill_speed_kmh: float
+
+
+@dataclass(frozen=True)
+class TimingSection:
+    """All durations in seconds."""
+    fixation_s: float
+    response_window_s: float
+    iti_min_s: float
+    iti_max_s: float
+    settle_s: float
+    feedback_s: float
+
+
+@dataclass(frozen=True)
+class ResponseSection:
+    device: str
+    continue_key: str
+    pause_key: str
+    keys: Mapping[str, str]  # ink colour -> key name
+
+
+@dataclass(frozen=True)
+class PracticeSection:
+    trials: int
+    condition: str
+    accuracy_criterion: float
+    max_repeats: int
+
+
+@dataclass(frozen=True)
+class DisplaySection:
+    fullscreen: bool
+    screen: int
+    size_px: tuple[int, ...]
+    units: str
+    text_height: float
+    font: str
+    background: tuple[int, ...]
+    foreground: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class SimulationSection:
+    """Ex-Gaussian parameters of the simulated participant, in seconds."""
+    mu_s: float
+    sigma_s: float
+    tau_s: float
+    congruent_shift_s: float
+    neutral_shift_s: float
+    error_rate: float
+    participant_sd_s: float
+    condition_shift_s: Mapping[str, float]
+
+
+@dataclass(frozen=True)
+class Config:
+    experiment: ExperimentSection
+    design: DesignSection
+    conditions: Mapping[str, ConditionSection]
+    timing: TimingSection
+    response: ResponseSection
+    practice: PracticeSection
+    display: DisplaySection
+    simulation: SimulationSection
+    stimuli: StimulusSet
+    raw: Mapping[str, Any]  # the merged TOML tables, as saved next to the data
+
+    def condition(self, name: str) -> ConditionSection:
+        return self.conditions[name]
+
+
+_SECTIONS = {
+    "experiment": ExperimentSection, "design": DesignSection, "timing": TimingSection,
+    "response": ResponseSection, "practice": PracticeSection, "display": DisplaySection,
+    "simulation": SimulationSection,
+}
+
+
+def read_toml(path: Path) -> dict[str, Any]:
+    """The TOML tables of ``path``; a missing or unparsable file is a ConfigError."""
+    try:
+        with open(path, "rb") as fh:
+            return tomllib.load(fh)
+    except FileNotFoundError:
+        raise ConfigError(f"config file not found: {path}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML ({exc})") from None
+
+
+def merged_tables(base: dict[str, Any], overlay: Mapping[str, Any], source: str,
+                  prefix: str = "") -> dict[str, Any]:
+    """``base`` with ``overlay`` laid over it key by key; a key absent from base is an error."""
+    out = copy.deepcopy(base)
+    for key, value in overlay.items():
+        dotted = f"{prefix}{key}"
+        if key not in out:
+            allowed = ", ".join(sorted(out)) or "(none)"
+            raise ConfigError(f"{source}: unknown key '{dotted}'; allowed here: {allowed}")
+        if isinstance(out[key], dict):
+            if not isinstance(value, dict):
+                raise ConfigError(f"{source}: '{dotted}' must be a table, got {value!r}")
+            out[key] = merged_tables(out[key], value, source, dotted + ".")
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+def preset_path(name: str) -> Path:
+    """The file of a shipped preset (``demo`` -> experiment/presets/demo.toml)."""
+    path = PRESETS_DIR / f"{name}.toml"
+    if not path.exists():
+        names = ", ".join(sorted(p.stem for p in PRESETS_DIR.glob("*.toml")))
+        raise ConfigError(f"unknown preset '{name}'; shipped presets: {names}")
+    return path
+
+
+def load_config(*overlays: Path | Mapping[str, Any]) -> Config:
+    """The validated config: the shipped default with each overlay (file or dict) laid over it."""
+    raw = read_toml(DEFAULT_CONFIG)
+    for overlay in overlays:
+        if isinstance(overlay, Mapping):
+            raw = merged_tables(raw, overlay, "overrides")
+        else:
+            raw = merged_tables(raw, read_toml(Path(overlay)), str(overlay))
+    return config_from_tables(raw)
+
+
+def config_from_tables(raw: Mapping[str, Any]) -> Config:
+    """Validate complete config tables (as in default.toml) into a :class:`Config`."""
+    sections = {name: _section(cls, raw.get(name), name) for name, cls in _SECTIONS.items()}
+    conditions_raw = raw.get("conditions")
+    if not isinstance(conditions_raw, dict):
+        raise ConfigError("conditions: must be a table of condition tables")
+    conditions = {name: _section(ConditionSection, table, f"conditions.{name}")
+                  for name, table in conditions_raw.items()}
+    try:
+        stimuli = load_stimulus_set(sections["experiment"].language,
+                                    sections["design"].colours)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
+    config = Config(conditions=conditions, stimuli=stimuli, raw=copy.deepcopy(dict(raw)),
+                    **sections)
+    _check_ranges(config)
+    return config
+
+
+def _section(cls: type, table: Any, name: str) -> Any:
+    if not isinstance(table, dict):
+        raise ConfigError(f"{name}: missing table [{name}]")
+    hints = typing.get_type_hints(cls)
+    fields = [f.name for f in dataclasses.fields(cls)]
+    unknown = sorted(set(table) - set(fields))
+    if unknown:
+        raise ConfigError(f"unknown key '{name}.{unknown[0]}'; allowed: {', '.join(fields)}")
+    values = {}
+    for field in fields:
+        key = f"{name}.{field}"
+        if field not in table:
+            raise ConfigError(f"{key}: missing (add it to the config)")
+        values[field] = _typed(table[field], hints[field], key)
+    return cls(**values)
+
+
+def _typed(value: Any, hint: Any, key: str) -> Any:
+    """``value`` converted to the annotated type, or a ConfigError naming ``key``."""
+    origin = typing.get_origin(hint)
+    if hint is bool:
+        if not isinstance(value, bool):
+            raise ConfigError(f"{key} = {value!r}: must be true or false")
+        return value
+    if hint is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ConfigError(f"{key} = {value!r}: must be a whole number")
+        return value
+    if hint is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ConfigError(f"{key} = {value!r}: must be a number")
+        return float(value)
+    if hint is str:
+        if not isinstance(value, str) or not value:
+            raise ConfigError(f"{key} = {value!r}: must be a non-empty string")
+        return value
+    if origin is tuple:
+        item = typing.get_args(hint)[0]
+        if not isinstance(value, list):
+            raise ConfigError(f"{key} = {value!r}: must be a list")
+        return tuple(_typed(v, item, f"{key}[{i}]") for i, v in enumerate(value))
+    if origin in (collections.abc.Mapping, dict):
+        item = typing.get_args(hint)[1]
+        if not isinstance(value, dict):
+            raise ConfigError(f"{key} = {value!r}: must be a table")
+        return {k: _typed(v, item, f"{key}.{k}") for k, v in value.items()}
+    raise TypeError(f"unsupported config type {hint} for {key}")  # a programming error
+
+
+def _require(ok: bool, key: str, value: Any, allowed: str) -> None:
+    if not ok:
+        raise ConfigError(f"{key} = {value!r}: {allowed}")
+
+
+def _check_ranges(c: Config) -> None:
+    d, t, r, p, disp, s = c.design, c.timing, c.response, c.practice, c.display, c.simulation
+    allowed_conditions = ", ".join(LOCOMOTION_CONDITIONS)
+    _require(len(d.conditions) >= 1 and len(set(d.conditions)) == len(d.conditions),
+             "design.conditions", list(d.conditions), "must list each condition once")
+    for name in d.conditions:
+        _require(name in LOCOMOTION_CONDITIONS, "design.conditions", name,
+                 f"unknown condition; allowed: {allowed_conditions}")
+        _require(name in c.conditions, f"conditions.{name}", None,
+                 f"missing table [conditions.{name}] for a condition in design.conditions")
+    for name in c.conditions:
+        _require(name in LOCOMOTION_CONDITIONS, f"conditions.{name}", name,
+                 f"unknown condition; allowed: {allowed_conditions}")
+        _require(c.conditions[name].treadmill_speed_kmh >= 0, f"conditions.{name}.treadmill_speed_kmh",
+                 c.conditions[name].treadmill_speed_kmh, "must be >= 0 km/h")
+    _require(d.blocks_per_condition >= 1, "design.blocks_per_condition", d.blocks_per_condition,
+             "must be >= 1")
+    for key, prop in (("proportion_congruent", d.proportion_congruent),
+                      ("proportion_neutral", d.proportion_neutral)):
+        _require(0.0 <= prop < 1.0, f"design.{key}", prop, "must be in [0, 1)")
+    _require(d.proportion_congruent + d.proportion_neutral < 1.0, "design.proportion_neutral",
+             d.proportion_neutral, "proportion_congruent + proportion_neutral must be < 1")
+    from experiment.design import trial_type_counts  # local: design imports config types
+    try:
+        trial_type_counts(d.trials_per_block, d.proportion_congruent, d.proportion_neutral,
+                          len(d.colours))
+    except ValueError as exc:
+        raise ConfigError(f"design.trials_per_block = {d.trials_per_block}: {exc}") from None
+    for key in ("fixation_s", "response_window_s", "iti_min_s", "settle_s", "feedback_s"):
+        value = getattr(t, key)
+        _require(0 <= value <= 60, f"timing.{key}", value, "must be between 0 and 60 s")
+    _require(t.response_window_s >= 0.2, "timing.response_window_s", t.response_window_s,
+             "must be >= 0.2 s")
+    _require(t.iti_max_s >= t.iti_min_s, "timing.iti_max_s", t.iti_max_s,
+             f"must be >= timing.iti_min_s ({t.iti_min_s})")
+    _require(t.iti_min_s >= 0.05, "timing.iti_min_s", t.iti_min_s,
+             "must be >= 0.05 s (the trial's data are saved during the interval)")
+    _require(r.device in RESPONSE_DEVICES, "response.device", r.device,
+             f"allowed: {', '.join(RESPONSE_DEVICES)}")
+    _require(set(r.keys) == set(d.colours), "response.keys", sorted(r.keys),
+             f"must map exactly the colours in design.colours ({', '.join(d.colours)})")
+    keys = list(r.keys.values())
+    _require(len(set(keys)) == len(keys), "response.keys", keys, "each colour needs its own key")
+    for name in ("continue_key", "pause_key"):
+        _require(getattr(r, name) not in keys, f"response.{name}", getattr(r, name),
+                 "must differ from every response key")
+    _require(p.trials >= 0, "practice.trials", p.trials, "must be >= 0")
+    _require(p.condition in c.conditions, "practice.condition", p.condition,
+             f"allowed: {', '.join(c.conditions)}")
+    _require(0 <= p.accuracy_criterion <= 1, "practice.accuracy_criterion",
+             p.accuracy_criterion, "must be in [0, 1]")
+    _require(p.max_repeats >= 1, "practice.max_repeats", p.max_repeats, "must be >= 1")
+    _require(disp.units in ("height", "norm", "pix", "deg", "cm"), "display.units", disp.units,
+             "allowed: height, norm, pix, deg, cm")
+    _require(len(disp.size_px) == 2 and min(disp.size_px) > 0, "display.size_px",
+             list(disp.size_px), "must be [width, height] in pixels")
+    _require(disp.text_height > 0, "display.text_height", disp.text_height, "must be > 0")
+    for key in ("background", "foreground"):
+        rgb = getattr(disp, key)
+        _require(len(rgb) == 3 and all(0 <= v <= 255 for v in rgb), f"display.{key}",
+                 list(rgb), "must be [r, g, b] with values 0-255")
+    for key in ("mu_s", "tau_s"):
+        _require(getattr(s, key) > 0, f"simulation.{key}", getattr(s, key), "must be > 0 s")
+    _require(s.sigma_s >= 0, "simulation.sigma_s", s.sigma_s, "must be >= 0 s")
+    _require(0 <= s.error_rate < 1, "simulation.error_rate", s.error_rate, "must be in [0, 1)")
+    missing = [n for n in d.conditions if n not in s.condition_shift_s]
+    _require(not missing, "simulation.condition_shift_s", missing,
+             "needs a shift (s) for every condition in design.conditions")

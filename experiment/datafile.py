@@ -1,0 +1,175 @@
+"""Crash-safe session files: append-only CSVs fsynced row by row, and an atomically replaced JSON sidecar.
+
+A kill at any instant leaves every file valid: a CSV holds every row whose ``append``
+returned (a torn last line, possible only on power loss, is cut off when the file is
+reopened), and the sidecar is always either the old or the new version. No PsychoPy import.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import time
+from dataclasses import asdict, dataclass, is_dataclass
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+TRIALS_SUFFIX = "_trials.csv"
+BLOCKS_SUFFIX = "_blocks.csv"
+SIDECAR_SUFFIX = "_session.json"
+CONFIG_SUFFIX = "_config.toml"
+PLAN_SUFFIX = "_plan.csv"
+LOG_SUFFIX = ".log"
+
+
+class DataFileError(RuntimeError):
+    """A session file exists but cannot be continued (one-line message)."""
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _cell(value: Any) -> Any:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return repr(round(value, 6))
+    return value
+
+
+class CsvAppender:
+    """An append-only CSV file with a fixed header; each :meth:`append` is flushed and fsynced."""
+
+    def __init__(self, path: Path, columns: Sequence[str]):
+        self.path = Path(path)
+        self.columns = tuple(columns)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        existed = self.path.exists() and self.path.stat().st_size > 0
+        if existed:
+            self._check_and_repair()
+        self._fh = open(self.path, "a", newline="", encoding="utf-8")
+        if not existed:
+            self._write_line(self.columns)
+            _fsync_dir(self.path.parent)
+
+    def _check_and_repair(self) -> None:
+        with open(self.path, "rb+") as fh:
+            data = fh.read()
+            header = data.split(b"\n", 1)[0].decode("utf-8").rstrip("\r")
+            if tuple(next(csv.reader([header]))) != self.columns:
+                raise DataFileError(f"{self.path}: its columns differ from this version's; "
+                                    "move the file away or continue with the version that wrote it")
+            if not data.endswith(b"\n"):  # torn last row (power loss): cut it off
+                fh.truncate(data.rfind(b"\n") + 1)
+
+    def _write_line(self, values: Sequence[Any]) -> None:
+        buf = io.StringIO()
+        csv.writer(buf, lineterminator="\n").writerow(values)
+        self._fh.write(buf.getvalue())  # one write() per row
+        self._fh.flush()
+        os.fsync(self._fh.fileno())
+
+    def append(self, record: Any) -> float:
+        """Write one row (a dataclass or a mapping with every column); returns the seconds it took."""
+        start = time.perf_counter()
+        row = asdict(record) if is_dataclass(record) else dict(record)
+        missing = [c for c in self.columns if c not in row]
+        if missing:
+            raise KeyError(f"row lacks columns {missing}")
+        self._write_line([_cell(row[c]) for c in self.columns])
+        return time.perf_counter() - start
+
+    def close(self) -> None:
+        if not self._fh.closed:
+            self._fh.close()
+
+    def __enter__(self) -> "CsvAppender":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def read_rows(path: Path) -> list[dict[str, str]]:
+    """The rows of a CSV written by :class:`CsvAppender` (complete lines only), as strings."""
+    with open(path, newline="", encoding="utf-8") as fh:
+        text = fh.read()
+    if text and not text.endswith("\n"):
+        text = text[: text.rfind("\n") + 1]
+    return list(csv.DictReader(io.StringIO(text)))
+
+
+def write_json_atomic(path: Path, obj: Mapping[str, Any]) -> None:
+    """Replace ``path`` with ``obj`` as JSON so that a kill leaves the old or the new file, never half."""
+    path = Path(path)
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "w", encoding="utf-8") as fh:
+        json.dump(obj, fh, indent=2, sort_keys=False, default=str)
+        fh.write("\n")
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+    _fsync_dir(path.parent)
+
+
+@dataclass(frozen=True)
+class SessionPaths:
+    """The files of one participant's session: ``<data>/<participant>/<stem><suffix>``."""
+    folder: Path
+    stem: str  # '<participant>_<experiment>_s<session>_<date>' (PsychoPy's naming plus session)
+
+    def file(self, suffix: str) -> Path:
+        return self.folder / f"{self.stem}{suffix}"
+
+    @property
+    def trials(self) -> Path:
+        return self.file(TRIALS_SUFFIX)
+
+    @property
+    def blocks(self) -> Path:
+        return self.file(BLOCKS_SUFFIX)
+
+    @property
+    def sidecar(self) -> Path:
+        return self.file(SIDECAR_SUFFIX)
+
+    @property
+    def config(self) -> Path:
+        return self.file(CONFIG_SUFFIX)
+
+    @property
+    def plan(self) -> Path:
+        return self.file(PLAN_SUFFIX)
+
+    @property
+    def log(self) -> Path:
+        return self.file(LOG_SUFFIX)
+
+
+def new_session_paths(data_dir: Path, participant: str, experiment: str, session: int,
+                      date: str) -> SessionPaths:
+    return SessionPaths(Path(data_dir) / participant, f"{participant}_{experiment}_s{session}_{date}")
+
+
+def existing_session_paths(data_dir: Path, participant: str, experiment: str,
+                           session: int) -> SessionPaths | None:
+    """The files of an earlier start of this participant's session, or None."""
+    folder = Path(data_dir) / participant
+    found = sorted(folder.glob(f"{participant}_{experiment}_s{session}_*{SIDECAR_SUFFIX}"))
+    if not found:
+        return None
+    if len(found) > 1:
+        raise DataFileError(f"{folder} holds {len(found)} sidecars for session {session}; "
+                            "keep one and move the others away")
+    return SessionPaths(folder, found[0].name[: -len(SIDECAR_SUFFIX)])
+
+
+def read_json(path: Path) -> dict[str, Any]:
+    with open(path, encoding="utf-8") as fh:
+        return json.load(fh)

@@ -1,0 +1,233 @@
+"""A session's files and progress: start or resume, record trials and blocks, keep the sidecar current.
+
+The PsychoPy session and the example-data generator both write through this class, so
+their files are the same format (``data/README.md``). Resume state is derived from the
+trial and block rows already on disk, never from memory. No PsychoPy import.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import tomli_w
+
+from experiment.config import Config, load_config
+from experiment.datafile import (CsvAppender, DataFileError, SessionPaths, existing_session_paths,
+                                 new_session_paths, read_json, read_rows, write_json_atomic)
+from experiment.design import (PlannedBlock, PlannedTrial, SessionPlan, read_conditions_file,
+                               write_conditions_file)
+from experiment.records import BLOCK_COLUMNS, TRIAL_COLUMNS, BlockRecord, TrialRecord
+
+
+class SessionExists(DataFileError):
+    """The participant's session already has files (complete, or resumable with --resume)."""
+
+
+def now_iso() -> str:
+    return _dt.datetime.now().astimezone().isoformat(timespec="milliseconds")
+
+
+def score_response(correct_response: str, response: str) -> tuple[int, int]:
+    """(correct, timeout) for a response; an empty response is a timeout and not correct."""
+    timeout = int(response == "")
+    return int(not timeout and response == correct_response), timeout
+
+
+@dataclass(frozen=True)
+class SessionInfo:
+    """Who and what: entered in the participant dialog or on the command line."""
+    participant: str
+    session: int
+    experimenter: str
+    order: tuple[str, ...]
+    order_source: str  # 'williams' | 'override'
+    simulated: bool
+
+
+@dataclass(frozen=True)
+class TrialOutcome:
+    """What happened on one trial. Times on PsychoPy's clock in seconds; RT in milliseconds."""
+    response: str              # '' when none in the window
+    rt_ms: float | None
+    fixation_onset_s: float
+    stim_onset_s: float
+    dropped_frames: int
+    rt_source: str = "keyboard"
+
+
+class SessionRecorder:
+    """Owns one session's files. Create with :meth:`start` (new) or :meth:`resume`."""
+
+    def __init__(self, config: Config, info: SessionInfo, plan: SessionPlan, paths: SessionPaths,
+                 sidecar: dict[str, Any]):
+        self.config, self.info, self.plan, self.paths = config, info, plan, paths
+        self.sidecar = sidecar
+        self.run = len(sidecar["runs"])
+        self.trial_rows = read_rows(paths.trials) if paths.trials.exists() else []
+        self.block_rows = read_rows(paths.blocks) if paths.blocks.exists() else []
+        self._trials = CsvAppender(paths.trials, TRIAL_COLUMNS)
+        self._blocks = CsvAppender(paths.blocks, BLOCK_COLUMNS)
+        self._done = {(int(r["is_practice"]), int(r["block"]), int(r["trial_in_block"]))
+                      for r in self.trial_rows}
+
+    # ---- opening -------------------------------------------------------------------------
+    @classmethod
+    def start(cls, config: Config, info: SessionInfo, plan: SessionPlan, date: str,
+              data_dir: Path, run_info: dict[str, Any]) -> "SessionRecorder":
+        """Create a new session's files; SessionExists if this participant/session has any."""
+        existing = existing_session_paths(data_dir, info.participant, config.experiment.name,
+                                          info.session)
+        if existing is not None:
+            status = read_json(existing.sidecar).get("status", "unknown")
+            raise SessionExists(_exists_message(info, existing, status))
+        paths = new_session_paths(data_dir, info.participant, config.experiment.name,
+                                  info.session, date)
+        paths.folder.mkdir(parents=True, exist_ok=True)
+        with open(paths.config, "wb") as fh:
+            tomli_w.dump(dict(config.raw), fh)
+        write_conditions_file(plan.all_trials(), paths.plan)
+        sidecar = {
+            "participant": info.participant, "session": info.session,
+            "experiment": config.experiment.name, "date": date, "status": "running",
+            "experimenter": info.experimenter, "simulated": info.simulated,
+            "seed": plan.seed, "condition_order": list(plan.order),
+            "order_source": info.order_source, "practice_passed": None,
+            "files": {k: getattr(paths, k).name for k in ("trials", "blocks", "config", "plan", "log")},
+            "runs": [], "events": [], "config": dict(config.raw),
+        }
+        recorder = cls(config, info, plan, paths, sidecar)
+        recorder._begin_run(run_info, resumed=False)
+        return recorder
+
+    @classmethod
+    def resume(cls, info: SessionInfo, data_dir: Path, experiment_name: str,
+               run_info: dict[str, Any], plan_for: Any) -> "SessionRecorder":
+        """Continue an unfinished session with its saved config, order and trial lists.
+
+        ``plan_for(config, participant, session, order) -> SessionPlan`` regenerates the plan;
+        it must equal the saved ``_plan.csv`` (else DataFileError: the code or seed changed).
+        """
+        paths = existing_session_paths(data_dir, info.participant, experiment_name, info.session)
+        if paths is None:
+            raise DataFileError(f"nothing to resume: no session {info.session} of "
+                                f"{info.participant} under {data_dir}")
+        sidecar = read_json(paths.sidecar)
+        if sidecar["status"] == "complete":
+            raise SessionExists(_exists_message(info, paths, "complete"))
+        config = load_config(paths.config)
+        order = tuple(sidecar["condition_order"])
+        plan = plan_for(config, info.participant, info.session, order)
+        if plan.all_trials() != read_conditions_file(paths.plan):
+            raise DataFileError(f"{paths.plan}: the regenerated trial lists differ from the saved "
+                                "ones; resume with the software version that started the session")
+        info = SessionInfo(info.participant, info.session, info.experimenter or
+                           sidecar.get("experimenter", ""), order, sidecar["order_source"],
+                           bool(sidecar["simulated"]))
+        recorder = cls(config, info, plan, paths, sidecar)
+        recorder._begin_run(run_info, resumed=True)
+        recorder.add_event("resumed", trials_already_saved=len(recorder.trial_rows))
+        return recorder
+
+    def _begin_run(self, run_info: dict[str, Any], resumed: bool) -> None:
+        self.sidecar["runs"].append({"run": len(self.sidecar["runs"]) + 1, "started": now_iso(),
+                                     "ended": None, "resumed": resumed, **run_info})
+        self.sidecar["status"] = "running"
+        self.run = len(self.sidecar["runs"])
+        self._save_sidecar()
+
+    # ---- progress ------------------------------------------------------------------------
+    def is_done(self, trial: PlannedTrial) -> bool:
+        return (trial.is_practice, trial.block, trial.trial_in_block) in self._done
+
+    def remaining(self, block: PlannedBlock) -> list[PlannedTrial]:
+        return [t for t in block.trials if not self.is_done(t)]
+
+    def block_row(self, block: PlannedBlock) -> dict[str, str] | None:
+        for row in self.block_rows:
+            if int(row["is_practice"]) == block.is_practice and int(row["block"]) == block.block:
+                return row
+        return None
+
+    def block_accuracy(self, block: PlannedBlock) -> float:
+        """Proportion correct over the saved trials of ``block`` (0 if none)."""
+        rows = [r for r in self.trial_rows if int(r["is_practice"]) == block.is_practice
+                and int(r["block"]) == block.block]
+        return sum(int(r["correct"]) for r in rows) / len(rows) if rows else 0.0
+
+    # ---- writing -------------------------------------------------------------------------
+    def record_trial(self, trial: PlannedTrial, outcome: TrialOutcome) -> float:
+        """Append the trial's row (flushed and fsynced); returns the seconds the save took."""
+        correct, timeout = score_response(trial.correct_key, outcome.response)
+        speed = self.config.condition(trial.condition).treadmill_speed_kmh
+        record = TrialRecord(
+            participant=self.info.participant, session=self.info.session, run=self.run,
+            experiment=self.config.experiment.name, date=self.sidecar["date"],
+            simulated=int(self.info.simulated), seed=self.plan.seed,
+            condition_order="-".join(self.plan.order), is_practice=trial.is_practice,
+            block=trial.block, condition=trial.condition,
+            block_in_condition=trial.block_in_condition, speed_set_kmh=speed,
+            trial_in_block=trial.trial_in_block, trial_in_session=len(self.trial_rows) + 1,
+            word=trial.word, word_colour=trial.word_colour, ink=trial.ink,
+            congruency=trial.congruency, prev_congruency=trial.prev_congruency,
+            correct_response=trial.correct_key, response=outcome.response,
+            rt_ms=None if outcome.rt_ms is None else round(outcome.rt_ms, 3),
+            correct=correct, timeout=timeout, rt_source=outcome.rt_source,
+            response_device=self.config.response.device,
+            fixation_onset_s=round(outcome.fixation_onset_s, 6),
+            stim_onset_s=round(outcome.stim_onset_s, 6), iti_s=trial.iti_s,
+            dropped_frames=outcome.dropped_frames, timestamp=now_iso())
+        seconds = self._trials.append(record)
+        self.trial_rows.append({k: str(v) for k, v in asdict(record).items()})
+        self._done.add((trial.is_practice, trial.block, trial.trial_in_block))
+        return seconds
+
+    def record_block(self, block: PlannedBlock, speed_actual_kmh: float, started: str) -> BlockRecord:
+        record = BlockRecord(
+            participant=self.info.participant, session=self.info.session, run=self.run,
+            is_practice=block.is_practice, block=block.block, condition=block.condition,
+            block_in_condition=block.block_in_condition,
+            speed_set_kmh=self.config.condition(block.condition).treadmill_speed_kmh,
+            speed_actual_kmh=speed_actual_kmh, n_trials=len(block.trials),
+            accuracy=round(self.block_accuracy(block), 4), started=started, ended=now_iso())
+        self._blocks.append(record)
+        self.block_rows.append({k: str(v) for k, v in asdict(record).items()})
+        return record
+
+    def add_event(self, kind: str, **details: Any) -> None:
+        self.sidecar["events"].append({"event": kind, "time": now_iso(), "run": self.run,
+                                       **details})
+        self._save_sidecar()
+
+    def update(self, **keys: Any) -> None:
+        """Set top-level sidecar keys (e.g. practice_passed) and save."""
+        self.sidecar.update(keys)
+        self._save_sidecar()
+
+    def update_run(self, **keys: Any) -> None:
+        """Set keys of the current run's entry (e.g. measured frame rate) and save."""
+        self.sidecar["runs"][-1].update(keys)
+        self._save_sidecar()
+
+    def finish(self, status: str) -> None:
+        """Close the files with status 'complete' or 'aborted'."""
+        self.sidecar["status"] = status
+        self.sidecar["runs"][-1]["ended"] = now_iso()
+        self._save_sidecar()
+        self.close()
+
+    def close(self) -> None:
+        self._trials.close()
+        self._blocks.close()
+
+    def _save_sidecar(self) -> None:
+        write_json_atomic(self.paths.sidecar, self.sidecar)
+
+
+def _exists_message(info: SessionInfo, paths: SessionPaths, status: str) -> str:
+    if status == "complete":
+        return (f"participant {info.participant} session {info.session} is already complete "
+                f"({paths.sidecar}); use another session number")
+    return (f"participant {info.participant} session {info.session} was started before and is "
+            f"'{status}' ({paths.sidecar}); continue it with --resume, or move its files away")
