@@ -71,6 +71,7 @@ class ResponseSection:
     device: str
     continue_key: str
     pause_key: str
+    abort_key: str
     keys: Mapping[str, str]  # ink colour -> key name
 
 
@@ -296,7 +297,10 @@ def _check_ranges(c: Config) -> None:
              f"must map exactly the colours in design.colours ({', '.join(d.colours)})")
     keys = list(r.keys.values())
     _require(len(set(keys)) == len(keys), "response.keys", keys, "each colour needs its own key")
-    for name in ("continue_key", "pause_key"):
+    control = [r.continue_key, r.pause_key, r.abort_key]
+    _require(len(set(control)) == 3, "response.abort_key", r.abort_key,
+             "continue_key, pause_key and abort_key must be three different keys")
+    for name in ("continue_key", "pause_key", "abort_key"):
         _require(getattr(r, name) not in keys, f"response.{name}", getattr(r, name),
                  "must differ from every response key")
     _require(p.trials >= 0, "practice.trials", p.trials, "must be >= 0")

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as _dt
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import tomli_w
 
@@ -58,11 +58,17 @@ class TrialOutcome:
 
 
 class SessionRecorder:
-    """Owns one session's files. Create with :meth:`start` (new) or :meth:`resume`."""
+    """Owns one session's files. Create with :meth:`start` (new) or :meth:`resume`.
+
+    ``now`` returns the ISO 8601 wall time written into rows and the sidecar (default
+    :func:`now_iso`, the real clock); the example-data generator passes a simulated clock so
+    its files are reproducible byte for byte.
+    """
 
     def __init__(self, config: Config, info: SessionInfo, plan: SessionPlan, paths: SessionPaths,
-                 sidecar: dict[str, Any]):
+                 sidecar: dict[str, Any], now: Callable[[], str] | None = None):
         self.config, self.info, self.plan, self.paths = config, info, plan, paths
+        self.now = now or now_iso
         self.sidecar = sidecar
         self.run = len(sidecar["runs"])
         self.trial_rows = read_rows(paths.trials) if paths.trials.exists() else []
@@ -75,7 +81,8 @@ class SessionRecorder:
     # ---- opening -------------------------------------------------------------------------
     @classmethod
     def start(cls, config: Config, info: SessionInfo, plan: SessionPlan, date: str,
-              data_dir: Path, run_info: dict[str, Any]) -> "SessionRecorder":
+              data_dir: Path, run_info: dict[str, Any],
+              now: Callable[[], str] | None = None) -> "SessionRecorder":
         """Create a new session's files; SessionExists if this participant/session has any."""
         existing = existing_session_paths(data_dir, info.participant, config.experiment.name,
                                           info.session)
@@ -97,13 +104,14 @@ class SessionRecorder:
             "files": {k: getattr(paths, k).name for k in ("trials", "blocks", "config", "plan", "log")},
             "runs": [], "events": [], "config": dict(config.raw),
         }
-        recorder = cls(config, info, plan, paths, sidecar)
+        recorder = cls(config, info, plan, paths, sidecar, now)
         recorder._begin_run(run_info, resumed=False)
         return recorder
 
     @classmethod
     def resume(cls, info: SessionInfo, data_dir: Path, experiment_name: str,
-               run_info: dict[str, Any], plan_for: Any) -> "SessionRecorder":
+               run_info: dict[str, Any], plan_for: Any,
+               now: Callable[[], str] | None = None) -> "SessionRecorder":
         """Continue an unfinished session with its saved config, order and trial lists.
 
         ``plan_for(config, participant, session, order) -> SessionPlan`` regenerates the plan;
@@ -125,13 +133,13 @@ class SessionRecorder:
         info = SessionInfo(info.participant, info.session, info.experimenter or
                            sidecar.get("experimenter", ""), order, sidecar["order_source"],
                            bool(sidecar["simulated"]))
-        recorder = cls(config, info, plan, paths, sidecar)
+        recorder = cls(config, info, plan, paths, sidecar, now)
         recorder._begin_run(run_info, resumed=True)
         recorder.add_event("resumed", trials_already_saved=len(recorder.trial_rows))
         return recorder
 
     def _begin_run(self, run_info: dict[str, Any], resumed: bool) -> None:
-        self.sidecar["runs"].append({"run": len(self.sidecar["runs"]) + 1, "started": now_iso(),
+        self.sidecar["runs"].append({"run": len(self.sidecar["runs"]) + 1, "started": self.now(),
                                      "ended": None, "resumed": resumed, **run_info})
         self.sidecar["status"] = "running"
         self.run = len(self.sidecar["runs"])
@@ -177,7 +185,7 @@ class SessionRecorder:
             response_device=self.config.response.device,
             fixation_onset_s=round(outcome.fixation_onset_s, 6),
             stim_onset_s=round(outcome.stim_onset_s, 6), iti_s=trial.iti_s,
-            dropped_frames=outcome.dropped_frames, timestamp=now_iso())
+            dropped_frames=outcome.dropped_frames, timestamp=self.now())
         seconds = self._trials.append(record)
         self.trial_rows.append({k: str(v) for k, v in asdict(record).items()})
         self._done.add((trial.is_practice, trial.block, trial.trial_in_block))
@@ -190,13 +198,13 @@ class SessionRecorder:
             block_in_condition=block.block_in_condition,
             speed_set_kmh=self.config.condition(block.condition).treadmill_speed_kmh,
             speed_actual_kmh=speed_actual_kmh, n_trials=len(block.trials),
-            accuracy=round(self.block_accuracy(block), 4), started=started, ended=now_iso())
+            accuracy=round(self.block_accuracy(block), 4), started=started, ended=self.now())
         self._blocks.append(record)
         self.block_rows.append({k: str(v) for k, v in asdict(record).items()})
         return record
 
     def add_event(self, kind: str, **details: Any) -> None:
-        self.sidecar["events"].append({"event": kind, "time": now_iso(), "run": self.run,
+        self.sidecar["events"].append({"event": kind, "time": self.now(), "run": self.run,
                                        **details})
         self._save_sidecar()
 
@@ -213,7 +221,7 @@ class SessionRecorder:
     def finish(self, status: str) -> None:
         """Close the files with status 'complete' or 'aborted'."""
         self.sidecar["status"] = status
-        self.sidecar["runs"][-1]["ended"] = now_iso()
+        self.sidecar["runs"][-1]["ended"] = self.now()
         self._save_sidecar()
         self.close()
 

@@ -1,0 +1,252 @@
+"""``python -m experiment``: run a stroop-walk session (or check a config, or export trial lists).
+
+Without ``--participant`` PsychoPy's participant dialog opens. Exit codes: 0 complete,
+2 bad input or a failed preflight (nothing written), 3 cancelled, 4 session aborted (data kept).
+"""
+from __future__ import annotations
+
+import argparse
+import platform
+import subprocess
+import sys
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+
+from experiment.config import Config, ConfigError, load_config, preset_path
+from experiment.datafile import DataFileError, existing_session_paths, read_json
+from experiment.design import (order_for_participant, parse_order, session_plan,
+                               write_conditions_file)
+from experiment.recorder import SessionInfo, SessionRecorder
+
+
+class UsageError(RuntimeError):
+    """Bad input found before anything was written (one-line message)."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m experiment", description=__doc__.splitlines()[0])
+    p.add_argument("--participant", help="participant ID, e.g. P007 (its number picks the Williams order)")
+    p.add_argument("--session", type=int, default=1, help="session number (default 1)")
+    p.add_argument("--experimenter", default="", help="experimenter's initials")
+    p.add_argument("--order", help="override the condition order, e.g. stand,backward,forward")
+    p.add_argument("--preset", action="append", default=[],
+                   help="a shipped preset (experiment/presets/NAME.toml) laid over the default")
+    p.add_argument("--config", action="append", default=[], type=Path,
+                   help="a TOML config laid over the default (and presets); repeatable")
+    p.add_argument("--data-dir", type=Path, help="data folder (default: experiment.data_dir)")
+    p.add_argument("--resume", action="store_true",
+                   help="continue an unfinished session of this participant and session number")
+    p.add_argument("--windowed", action="store_true", help="no fullscreen, whatever the config says")
+    p.add_argument("--check-config", action="store_true", help="validate the config and exit")
+    p.add_argument("--export-conditions", type=Path, metavar="DIR",
+                   help="write the session's trial lists as PsychoPy conditions files and exit")
+    sim = p.add_argument_group("simulated participant")
+    sim.add_argument("--simulate", action="store_true",
+                     help="a simulated participant presses keys through the X server (XTEST)")
+    sim.add_argument("--sim-abort-after", type=int, metavar="N",
+                     help="pause on trial N of this run and abort the session")
+    sim.add_argument("--sim-speed-kmh", type=float, metavar="KMH",
+                     help="type this actual speed on every block-end screen")
+    sim.add_argument("--sim-log", type=Path, help="write every injected key press here (JSON lines)")
+    sim.add_argument("--capture-frames", type=Path, metavar="DIR",
+                     help="save each trial's stimulus frame as PNG (testing)")
+    return p
+
+
+def config_from_args(args: argparse.Namespace) -> Config:
+    return load_config(*[preset_path(n) for n in args.preset], *args.config)
+
+
+def ask_participant(config: Config, args: argparse.Namespace) -> None:
+    """Fill participant, session, experimenter and order from PsychoPy's dialog (in place)."""
+    from psychopy import gui
+    info = {"participant": "", "session": args.session, "experimenter": args.experimenter}
+    dlg = gui.DlgFromDict(info, title=f"{config.experiment.name}: participant",
+                          order=["participant", "session", "experimenter"])
+    if not dlg.OK:
+        raise KeyboardInterrupt
+    args.participant, args.experimenter = str(info["participant"]).strip(), info["experimenter"]
+    args.session = int(info["session"])
+    conditions = config.design.conditions
+    try:
+        suggested = "-".join(order_for_participant(args.participant, conditions))
+    except ValueError:
+        suggested = "-".join(conditions)
+    confirm = gui.Dlg(title="Condition order")
+    confirm.addText(f"Participant {args.participant}, session {args.session}")
+    confirm.addField("condition order", initial=args.order or suggested,
+                     tip="Williams-square order from the participant number; edit to override")
+    existing = existing_session_paths(args.data_dir or Path(config.experiment.data_dir),
+                                      args.participant, config.experiment.name, args.session)
+    if existing is not None:
+        status = read_json(existing.sidecar).get("status")
+        confirm.addField("resume the unfinished session", initial=status != "complete")
+    values = confirm.show()
+    if not confirm.OK:
+        raise KeyboardInterrupt
+    order = values[0] if isinstance(values, list) else list(values.values())[0]
+    if order != suggested:
+        args.order = order
+    if existing is not None:
+        resume = values[1] if isinstance(values, list) else list(values.values())[1]
+        args.resume = bool(resume)
+
+
+def software_versions() -> dict[str, str]:
+    import pandas
+    import psychopy
+    import pyglet
+    versions = {"python": platform.python_version(), "platform": platform.platform(),
+                "psychopy": psychopy.__version__, "pyglet": pyglet.version,
+                "numpy": np.__version__, "pandas": pandas.__version__}
+    try:
+        from importlib.metadata import version
+        versions["stroop-walk"] = version("stroop-walk")
+    except Exception:  # not installed as a package
+        versions["stroop-walk"] = "unknown"
+    repo = Path(__file__).resolve().parents[1]
+    commit = subprocess.run(["git", "-C", str(repo), "rev-parse", "--short", "HEAD"],
+                            capture_output=True, text=True)
+    if commit.returncode == 0:
+        dirty = subprocess.run(["git", "-C", str(repo), "status", "--porcelain"],
+                               capture_output=True, text=True).stdout.strip()
+        versions["git_commit"] = commit.stdout.strip() + ("-dirty" if dirty else "")
+    return versions
+
+
+def check_data_dir(data_dir: Path) -> None:
+    try:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        probe = data_dir / ".write-test"
+        probe.write_text("ok")
+        probe.unlink()
+    except OSError as exc:
+        raise UsageError(f"data folder {data_dir} is not writable ({exc.strerror}); "
+                         "choose another with --data-dir") from None
+
+
+def export_conditions(config: Config, participant: str, session: int, order, out: Path) -> int:
+    plan = session_plan(config, participant, session, order)
+    folder = out / f"{participant}_s{session}"
+    for block in plan.practice_rounds + plan.blocks:
+        kind = "practice" if block.is_practice else "block"
+        write_conditions_file(block.trials, folder / f"{kind}{block.block:02d}_{block.condition}.csv")
+    print(f"wrote {len(plan.practice_rounds) + len(plan.blocks)} conditions files to {folder} "
+          f"(seed {plan.seed}, order {'-'.join(plan.order)})")
+    return 0
+
+
+def run(args: argparse.Namespace) -> int:
+    config = config_from_args(args)
+    if args.check_config:
+        d = config.design
+        print(f"config OK: {len(d.conditions)} conditions x {d.blocks_per_condition} blocks x "
+              f"{d.trials_per_block} trials, language {config.experiment.language}")
+        return 0
+    if args.participant is None:
+        if args.simulate:
+            raise UsageError("--simulate needs --participant (e.g. --participant SIM01)")
+        ask_participant(config, args)
+    if not args.participant or any(ch in args.participant for ch in '/\\:*?"<>| '):
+        raise UsageError(f"participant ID {args.participant!r} must be non-empty, without spaces or "
+                         "path characters")
+    if args.session < 1:
+        raise UsageError(f"session {args.session} must be >= 1")
+    conditions = config.design.conditions
+    if args.order:
+        order, order_source = parse_order(args.order, conditions), "override"
+    else:
+        order, order_source = order_for_participant(args.participant, conditions), "williams"
+    if args.export_conditions:
+        return export_conditions(config, args.participant, args.session, order,
+                                 args.export_conditions)
+    data_dir = args.data_dir or Path(config.experiment.data_dir)
+    check_data_dir(data_dir)
+    existing = existing_session_paths(data_dir, args.participant, config.experiment.name,
+                                      args.session)
+    if existing is not None:
+        status = read_json(existing.sidecar).get("status")
+        if status == "complete":
+            raise UsageError(f"participant {args.participant} session {args.session} is already "
+                             f"complete ({existing.sidecar}); use another session number")
+        if not args.resume:
+            raise UsageError(f"participant {args.participant} session {args.session} was started "
+                             f"before ('{status}', {existing.folder}); add --resume to continue it")
+    elif args.resume:
+        raise UsageError(f"nothing to resume: no session {args.session} of {args.participant} "
+                         f"under {data_dir}")
+    return run_session(config, args, data_dir, order, order_source)
+
+
+def run_session(config: Config, args, data_dir: Path, order, order_source: str) -> int:
+    from psychopy import core, data, logging
+
+    from experiment.display import measured_frame_timing, open_window
+    from experiment.keyboard_device import KeyboardBackendError, KeyboardDevice
+    from experiment.session import Session
+
+    logging.console.setLevel(logging.WARNING)
+    win = open_window(config, fullscreen=False if args.windowed else None)
+    participant = None
+    try:
+        try:
+            device = KeyboardDevice()
+        except KeyboardBackendError as exc:
+            raise UsageError(str(exc)) from None
+        run_info = {"keyboard_backend": device.backend, "versions": software_versions(),
+                    "window_size_px": [int(v) for v in win.size], "command": sys.argv,
+                    **measured_frame_timing(win)}
+        info = SessionInfo(args.participant, args.session, args.experimenter, tuple(order),
+                           order_source, args.simulate)
+        if args.resume:
+            recorder = SessionRecorder.resume(info, data_dir, config.experiment.name, run_info,
+                                              session_plan)
+        else:
+            plan = session_plan(config, args.participant, args.session, order)
+            recorder = SessionRecorder.start(config, info, plan, data.getDateStr(), data_dir,
+                                             run_info)
+        config = recorder.config  # on resume: the config the session started with
+        logging.LogFile(str(recorder.paths.log), level=logging.INFO, filemode="a")
+        logging.exp(f"run {recorder.run}: {run_info}")
+        if args.simulate:
+            from analysis.simulation import RTModel
+            from experiment.simulated import SimulatedParticipant, SimulationOptions
+            participant = SimulatedParticipant(
+                RTModel(**asdict(config.simulation)), dict(config.response.keys),
+                np.random.default_rng([recorder.plan.seed, 7, recorder.run]), core.getTime,
+                SimulationOptions(abort_after_trials=args.sim_abort_after,
+                                  actual_speed_kmh=args.sim_speed_kmh, log_path=args.sim_log))
+        if args.capture_frames:
+            args.capture_frames.mkdir(parents=True, exist_ok=True)
+        session = Session(config, recorder, win, device, participant, args.capture_frames)
+        try:
+            status = session.run()
+        except BaseException as exc:
+            recorder.add_event("crash", error=repr(exc))
+            recorder.finish("aborted")
+            raise
+    finally:
+        if participant is not None:
+            participant.close()
+        win.close()
+    n = len(recorder.trial_rows)
+    print(f"session {status}: {n} trials saved in {recorder.paths.trials}")
+    return 0 if status == "complete" else 4
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return run(args)
+    except (ConfigError, UsageError, DataFileError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("cancelled: nothing was started", file=sys.stderr)
+        return 3
+
+
+if __name__ == "__main__":
+    sys.exit(main())

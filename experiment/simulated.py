@@ -1,0 +1,188 @@
+"""A simulated participant (and experimenter) that presses real keys through the X server.
+
+Key presses are injected with XTEST (python-xlib) from a worker thread at scheduled times,
+so they travel the same path as a person's: X server -> PsychoPy keyboard backend -> the
+session. RTs come from :class:`analysis.simulation.RTModel`. No PsychoPy import: the session
+passes its clock (``core.getTime``) in.
+"""
+from __future__ import annotations
+
+import heapq
+import itertools
+import json
+import threading
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Callable, Sequence
+
+import numpy as np
+
+from analysis.simulation import RTModel
+
+# PsychoPy key names -> X keysym names, where they differ
+_KEYSYMS = {"space": "space", "escape": "Escape", "return": "Return", "backspace": "BackSpace",
+            "period": "period", "comma": "comma", "tab": "Tab"}
+
+
+class KeyInjector:
+    """Presses keys on the X display named by $DISPLAY via the XTEST extension."""
+
+    def __init__(self, hold_s: float = 0.06):
+        from Xlib import X, XK, display
+        from Xlib.ext import xtest
+        self._X, self._XK, self._xtest = X, XK, xtest
+        self._display = display.Display()
+        if not self._display.has_extension("XTEST"):
+            raise RuntimeError("the X server has no XTEST extension; cannot simulate key presses")
+        self.hold_s = hold_s
+
+    def keycode(self, name: str) -> int:
+        sym = self._XK.string_to_keysym(_KEYSYMS.get(name, name))
+        code = self._display.keysym_to_keycode(sym)
+        if not code:
+            raise ValueError(f"no X keycode for key {name!r}")
+        return code
+
+    def press(self, name: str) -> None:
+        self._xtest.fake_input(self._display, self._X.KeyPress, self.keycode(name))
+        self._display.sync()
+
+    def release(self, name: str) -> None:
+        self._xtest.fake_input(self._display, self._X.KeyRelease, self.keycode(name))
+        self._display.sync()
+
+    def close(self) -> None:
+        self._display.close()
+
+
+@dataclass(frozen=True)
+class Injection:
+    """One injected press, for comparing recorded RTs with the truth."""
+    label: str            # e.g. 'trial p0 b1 t3', 'screen block-start'
+    key: str
+    scheduled_s: float    # PsychoPy clock
+    injected_s: float     # clock read immediately before the XTEST call
+    sent_s: float         # clock read once the X server acknowledged it (sync returned)
+    onset_s: float | None  # stimulus onset it answers, if any
+
+    @property
+    def rt_ms(self) -> float | None:
+        """Injection time minus onset (ms); the X server saw the key in [rt_ms, rt_max_ms]."""
+        return None if self.onset_s is None else (self.injected_s - self.onset_s) * 1000.0
+
+    @property
+    def rt_max_ms(self) -> float | None:
+        return None if self.onset_s is None else (self.sent_s - self.onset_s) * 1000.0
+
+
+class KeyScheduler:
+    """A worker thread that presses keys at given times on ``clock`` (seconds)."""
+
+    def __init__(self, injector: KeyInjector, clock: Callable[[], float], spin_s: float = 0.002):
+        self._injector, self._clock, self._spin_s = injector, clock, spin_s
+        self._queue: list[tuple[float, int, str, str, float | None]] = []
+        self._counter = itertools.count()
+        self._cv = threading.Condition()
+        self._stop = False
+        self.log: list[Injection] = []
+        self._thread = threading.Thread(target=self._run, name="key-scheduler", daemon=True)
+        self._thread.start()
+
+    def at(self, t_s: float, key: str, label: str, onset_s: float | None = None) -> None:
+        with self._cv:
+            heapq.heappush(self._queue, (t_s, next(self._counter), key, label, onset_s))
+            self._cv.notify()
+
+    def cancel_all(self) -> None:
+        with self._cv:
+            self._queue.clear()
+
+    def _run(self) -> None:
+        while True:
+            with self._cv:
+                while not self._stop and not self._queue:
+                    self._cv.wait()
+                if self._stop:
+                    return
+                t_s, _, key, label, onset = self._queue[0]
+                wait = t_s - self._clock() - self._spin_s
+                if wait > 0:
+                    self._cv.wait(timeout=wait)  # woken early by a new or earlier item
+                    continue
+                heapq.heappop(self._queue)
+            while self._clock() < t_s:  # last ~2 ms: spin for sub-millisecond timing
+                pass
+            injected = self._clock()
+            self._injector.press(key)
+            self.log.append(Injection(label, key, t_s, injected, self._clock(), onset))
+            time.sleep(self._injector.hold_s)
+            self._injector.release(key)
+
+    def stop(self) -> None:
+        with self._cv:
+            self._stop = True
+            self._cv.notify()
+        self._thread.join(timeout=2)
+
+
+@dataclass(frozen=True)
+class SimulationOptions:
+    screen_delay_s: float = 0.25       # experimenter "reads" a screen this long before answering
+    abort_after_trials: int | None = None  # press pause then abort on this trial (1-based, session)
+    actual_speed_kmh: float | None = None  # typed on walking blocks' end screens instead of confirming
+    log_path: Path | None = None           # write the injections as JSON lines at the end
+
+
+class SimulatedParticipant:
+    """Answers the session's screens and trials by scheduling key presses.
+
+    The session calls :meth:`on_screen` when an experimenter/participant screen waits for a
+    key and :meth:`on_stimulus` on each word onset.
+    """
+
+    def __init__(self, model: RTModel, response_keys: dict[str, str], rng: np.random.Generator,
+                 clock: Callable[[], float], options: SimulationOptions = SimulationOptions(),
+                 injector: KeyInjector | None = None):
+        self.model, self.keys, self.rng, self.clock, self.options = (
+            model, dict(response_keys), rng, clock, options)
+        self.offset_s = model.participant_offset_s(rng)
+        self.scheduler = KeyScheduler(injector or KeyInjector(), clock)
+        self._trials_seen = 0
+
+    def on_screen(self, screen: str, keys: Sequence[str]) -> None:
+        """Answer a screen waiting for one of ``keys`` (the first is the 'go on' key)."""
+        t = self.clock() + self.options.screen_delay_s
+        if screen == "block-end-speed" and self.options.actual_speed_kmh is not None:
+            for i, ch in enumerate(f"{self.options.actual_speed_kmh:g}"):
+                self.scheduler.at(t + 0.1 * i, "period" if ch == "." else ch, "screen speed")
+            t += 0.1 * len(f"{self.options.actual_speed_kmh:g}")
+        if screen == "pause" and self.options.abort_after_trials is not None:
+            self.scheduler.at(t, keys[1], f"screen {screen}")  # keys[1]: abort
+            return
+        self.scheduler.at(t, keys[0], f"screen {screen}")
+
+    def on_stimulus(self, trial, onset_s: float, window_s: float, pause_key: str) -> None:
+        """Schedule the response to ``trial`` (a PlannedTrial) shown at ``onset_s``."""
+        self._trials_seen += 1
+        label = f"trial p{trial.is_practice} b{trial.block} t{trial.trial_in_block}"
+        if self._trials_seen == self.options.abort_after_trials:
+            self.scheduler.at(onset_s + 0.2, pause_key, label + " pause", onset_s)
+            return
+        response = self.model.response(self.rng, trial.condition, trial.congruency, window_s,
+                                       offset_s=self.offset_s)
+        if response.rt_s is None:
+            return
+        key = trial.correct_key
+        if not response.correct:
+            wrong = sorted(k for k in self.keys.values() if k != trial.correct_key)
+            key = wrong[int(self.rng.integers(len(wrong)))]
+        self.scheduler.at(onset_s + response.rt_s, key, label, onset_s)
+
+    def close(self) -> None:
+        self.scheduler.stop()
+        if self.options.log_path is not None:
+            with open(self.options.log_path, "w", encoding="utf-8") as fh:
+                for item in self.scheduler.log:
+                    fh.write(json.dumps({**asdict(item), "rt_ms": item.rt_ms,
+                                         "rt_max_ms": item.rt_max_ms}) + "\n")
