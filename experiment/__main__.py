@@ -181,10 +181,14 @@ def run(args: argparse.Namespace) -> int:
 
 
 def run_session(config: Config, args, data_dir: Path, order, order_source: str) -> int:
+    from experiment.keyboard_device import KeyboardBackendError, KeyboardDevice, check_display
+    try:
+        check_display()  # before any PsychoPy import: some connect to the display
+    except KeyboardBackendError as exc:
+        raise UsageError(str(exc)) from None
     from psychopy import core, data, logging
 
     from experiment.display import measured_frame_timing, open_window
-    from experiment.keyboard_device import KeyboardBackendError, KeyboardDevice
     from experiment.session import Session
 
     logging.console.setLevel(logging.WARNING)

@@ -20,6 +20,13 @@ class KeyboardBackendError(RuntimeError):
     """PsychoPy's keyboard cannot give trustworthy key times here (one-line message)."""
 
 
+def check_display() -> None:
+    """KeyboardBackendError unless an X display is there (without one the ptb backend segfaults)."""
+    if sys.platform.startswith("linux") and not os.environ.get("DISPLAY"):
+        raise KeyboardBackendError("no X display: set DISPLAY, or run under a virtual display "
+                                   "(xvfb-run -a python -m experiment ...)")
+
+
 class KeyboardDevice:
     """One PsychoPy keyboard, used for the participant's keys and the experimenter's."""
 
@@ -27,10 +34,7 @@ class KeyboardDevice:
     rt_source = "keyboard"
 
     def __init__(self):
-        if sys.platform.startswith("linux") and not os.environ.get("DISPLAY"):
-            # the ptb backend segfaults without a display (HEADLESS.md)
-            raise KeyboardBackendError("no X display: set DISPLAY, or run under a virtual display "
-                                       "(xvfb-run -a python -m experiment ...)")
+        check_display()
         from psychopy.hardware import keyboard
         self._kb = keyboard.Keyboard()
         self.backend = self._kb.getBackend()
