@@ -26,8 +26,9 @@ $(STAMP): pyproject.toml
 
 ## The main job: a short simulated session on a virtual display, then the analysis.
 demo: $(STAMP)
+	rm -rf data/demo  # demo data only: a simulated participant, never real data
 	$(XRUN) $(PY) -m experiment --preset demo --simulate --participant DEMO1 --session 1 \
-	  --data-dir data/demo --replace-demo
+	  --data-dir data/demo
 	$(PY) -m analysis --data data/demo --out results/demo
 	@echo "demo data:    data/demo/DEMO1/"
 	@echo "demo results: results/demo/report.md (and report.html)"

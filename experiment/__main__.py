@@ -180,6 +180,13 @@ def run(args: argparse.Namespace) -> int:
     return run_session(config, args, data_dir, order, order_source)
 
 
+def response_device(config: Config, win, keyboard):
+    """The participant's response device named by ``response.device`` (the keyboard by default)."""
+    if config.response.device == "keyboard":
+        return keyboard
+    raise UsageError(f"response.device = {config.response.device!r} is not available")
+
+
 def run_session(config: Config, args, data_dir: Path, order, order_source: str) -> int:
     from experiment.keyboard_device import KeyboardBackendError, KeyboardDevice, check_display
     try:
@@ -193,13 +200,15 @@ def run_session(config: Config, args, data_dir: Path, order, order_source: str) 
 
     logging.console.setLevel(logging.WARNING)
     win = open_window(config, fullscreen=False if args.windowed else None)
-    participant = None
+    participant = device = None
     try:
         try:
-            device = KeyboardDevice()
+            keyboard = KeyboardDevice()  # the experimenter's keys, always
         except KeyboardBackendError as exc:
             raise UsageError(str(exc)) from None
-        run_info = {"keyboard_backend": device.backend, "versions": software_versions(),
+        device = response_device(config, win, keyboard)
+        run_info = {"keyboard_backend": keyboard.backend, "response_device": device.name,
+                    "versions": software_versions(),
                     "window_size_px": [int(v) for v in win.size], "command": sys.argv,
                     **measured_frame_timing(win)}
         info = SessionInfo(args.participant, args.session, args.experimenter, tuple(order),
@@ -224,7 +233,9 @@ def run_session(config: Config, args, data_dir: Path, order, order_source: str) 
                                   actual_speed_kmh=args.sim_speed_kmh, log_path=args.sim_log))
         if args.capture_frames:
             args.capture_frames.mkdir(parents=True, exist_ok=True)
-        session = Session(config, recorder, win, device, participant, args.capture_frames)
+        import psutil  # a PsychoPy dependency
+        session = Session(config, recorder, win, device, participant, args.capture_frames,
+                          process_start_wall=psutil.Process().create_time(), keyboard=keyboard)
         try:
             status = session.run()
         except BaseException as exc:
@@ -234,6 +245,8 @@ def run_session(config: Config, args, data_dir: Path, order, order_source: str) 
     finally:
         if participant is not None:
             participant.close()
+        if device is not None:
+            device.close()
         win.close()
     n = len(recorder.trial_rows)
     print(f"session {status}: {n} trials saved in {recorder.paths.trials}")

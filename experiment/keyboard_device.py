@@ -60,3 +60,9 @@ class KeyboardDevice:
                 self._seen[id(resp)] = Press(name=resp.name, rt_s=float(resp.rt),
                                              t_s=float(resp.tDown))
         return sorted((p for p in self._seen.values() if p.name in names), key=lambda p: p.t_s)
+
+    def prepare_session(self, session) -> dict:
+        return {}
+
+    def close(self) -> None:
+        pass

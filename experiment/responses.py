@@ -25,7 +25,16 @@ class ResponseDevice(Protocol):
         """Zero the RT clock and drop pending presses; called by win.callOnFlip on the stimulus flip."""
 
     def presses(self, names: Sequence[str]) -> list[Press]:
-        """Presses of ``names`` since the last reset, earliest first; each press is returned once."""
+        """Presses of ``names`` since the last reset, earliest first (all of them on every call)."""
+
+    def prepare_session(self, session) -> dict:
+        """Called once before the instructions (e.g. a button test screen, using ``session.screen``).
+
+        Returns facts for the sidecar's run entry (may be empty).
+        """
+
+    def close(self) -> None:
+        """Release the device."""
 
 
 def first_press(presses: Sequence[Press]) -> Press | None:

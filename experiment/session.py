@@ -8,6 +8,7 @@ run again from its fixation (it was not saved); abort keeps all data and marks t
 from __future__ import annotations
 
 import statistics
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -39,16 +40,20 @@ class TimingStats:
     save_s: list[float] = field(default_factory=list)
 
     def summary(self) -> dict[str, float | int | None]:
-        ms = [s * 1000 for s in self.save_s]
+        ms = sorted(s * 1000 for s in self.save_s)
         return {"trials_saved": len(ms),
                 "save_ms_median": round(statistics.median(ms), 4) if ms else None,
+                "save_ms_p99": round(ms[min(len(ms) - 1, int(0.99 * len(ms)))], 4) if ms else None,
                 "save_ms_max": round(max(ms), 4) if ms else None}
 
 
 class Session:
     def __init__(self, config: Config, recorder: SessionRecorder, win: visual.Window,
-                 device: ResponseDevice, participant=None, capture_dir: Path | None = None):
+                 device: ResponseDevice, participant=None, capture_dir: Path | None = None,
+                 process_start_wall: float | None = None, keyboard: ResponseDevice | None = None):
         self.config, self.recorder, self.win, self.device = config, recorder, win, device
+        self.keyboard = keyboard or device  # the experimenter's keys (screens, pause)
+        self.process_start_wall = process_start_wall  # time.time() at process start, if known
         self.participant = participant  # a SimulatedParticipant, or None for a person
         self.capture_dir = capture_dir
         self.stim = Stimuli(win, config)
@@ -66,6 +71,9 @@ class Session:
     def run(self) -> str:
         """Run what is left of the session; returns the final status ('complete' or 'aborted')."""
         try:
+            device_info = self.device.prepare_session(self)
+            if device_info:
+                self.recorder.update_run(response_device=device_info)
             self.instructions()
             self.practice()
             n = len(self.recorder.plan.blocks)
@@ -170,7 +178,7 @@ class Session:
                 f"Experimenter: {go.upper()} to confirm, or type the actual speed "
                 "(digits, '.'; backspace corrects) and then " + go.upper(), title="BLOCK END")
             self.win.flip()
-            presses = self.device.presses(SPEED_KEYS + [go, self.config.response.pause_key])
+            presses = self.keyboard.presses(SPEED_KEYS + [go, self.config.response.pause_key])
             for press in presses[seen:]:
                 if press.name == go:
                     speed = parse_speed(typed, default=cond.treadmill_speed_kmh)
@@ -217,12 +225,14 @@ class Session:
         if frame is not None:
             self.win.movieFrames.clear()
         self.win.callOnFlip(self.device.reset_clock)  # RT zero = the flip that shows the word
+        if self.keyboard is not self.device:
+            self.win.callOnFlip(self.keyboard.reset_clock)
         t_on = self.win.flip()
         if self.participant is not None:
             self.participant.on_stimulus(trial, t_on, t.response_window_s, pause_key)
-        keys = self.response_keys + [pause_key]
         while True:
-            press = first_press(self.device.presses(keys))
+            press = first_press(self.device.presses(self.response_keys)
+                                + self.keyboard.presses([pause_key]))
             if press is not None or core.getTime() >= t_on + t.response_window_s:
                 break
             self.stim.word.draw()
@@ -263,10 +273,10 @@ class Session:
 
     # ---- screens and pausing ---------------------------------------------------------------
     def _reset_on_next_flip(self) -> None:
-        self.win.callOnFlip(self.device.reset_clock)
+        self.win.callOnFlip(self.keyboard.reset_clock)
 
     def _pause_pressed(self) -> bool:
-        return bool(self.device.presses([self.config.response.pause_key]))
+        return bool(self.keyboard.presses([self.config.response.pause_key]))
 
     def screen(self, screen_id: str, body: str, title: str = "", extra=(),
                keys: list[str] | None = None, pausable: bool = True) -> str:
@@ -283,10 +293,13 @@ class Session:
         self._reset_on_next_flip()
         draw()
         self.win.flip()
+        if self.process_start_wall is not None:  # command -> first screen, for the sidecar
+            self.recorder.update_run(first_screen_s=round(time.time() - self.process_start_wall, 3))
+            self.process_start_wall = None
         if self.participant is not None:
             self.participant.on_screen(screen_id, keys)
         while True:
-            press = first_press(self.device.presses(watch))
+            press = first_press(self.keyboard.presses(watch))
             if press is not None and press.name == pause_key and pause_key not in keys:
                 self.pause()
                 return self.screen(screen_id, body, title, extra, keys, pausable)

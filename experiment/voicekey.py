@@ -41,11 +41,11 @@ from scipy.linalg import solve_toeplitz
 FINE_WIN_S = 0.008
 FINE_HOP_S = 0.001
 # Coarse analysis: long enough frames to see the pitch period.
-COARSE_WIN_S = 0.032
+COARSE_WIN_S = 0.040
 COARSE_HOP_S = 0.004
 BANDS_HZ = ((80.0, 300.0), (300.0, 800.0), (800.0, 2000.0), (2000.0, 4500.0), (4500.0, 8000.0))
-VOICE_BAND_HZ = (150.0, 2500.0)
-PITCH_RANGE_HZ = (60.0, 400.0)
+VOICE_BAND_HZ = (300.0, 3000.0)
+PITCH_RANGE_HZ = (70.0, 400.0)
 
 
 class VoiceKeyError(ValueError):
@@ -56,14 +56,20 @@ class VoiceKeyError(ValueError):
 class VoiceKeyParams:
     """Tuning of :func:`detect_onset` (tuned on the benchmark's 'dev' split only).
 
-    Durations in seconds; ``*_quantile`` are quantiles of the calibration noise's own
-    feature distribution; ``*_margin_db`` are added on top in dB.
+    Durations in seconds. Band evidence: ``band_quantile`` of the calibration noise's own
+    smoothed band levels plus ``band_margin_db`` is the level a band must exceed.
+    Voicing: harmonicity above ``harmonicity_floor`` (0-1) counts as periodic; a voiced run
+    is ``voiced_run_s`` long with ``voiced_fill`` of its frames at a periodic power of at
+    least ``voiced_min_power`` x the noise's mean voice-band power and at least
+    ``voiced_noise_factor`` x the largest such run value in the calibration noise.
     """
-    band_quantile: float = 0.99
-    band_margin_db: float = 1.0
     smooth_s: float = 0.004
-    harmonicity_min: float = 0.45
-    voiced_excess_db: float = 3.0
+    z_clip: tuple[float, float] = (-1.0, 4.0)
+    cusum_drift: float = 0.5
+    cusum_limit: float = 10.0
+    harmonicity_floor: float = 0.3
+    voiced_min_power: float = 1.0
+    voiced_noise_factor: float = 3.0
     voiced_run_s: float = 0.040
     voiced_fill: float = 0.8
     max_backoff_s: float = 0.300
@@ -79,7 +85,8 @@ class NoiseModel:
     ``fine_psd``/``coarse_psd``: mean power per STFT bin (shapes (n_fine_bins,),
     (n_coarse_bins,)); ``band_centre_db``/``band_high_db``: per band, the median and the
     ``band_quantile`` of the smoothed band level in dB re the band's mean noise power,
-    shape (n_bands,); ``harmonicity_high``: the 99.9th percentile of noise harmonicity;
+    shape (n_bands,); ``voice_power_ref``: median voice-band power of the noise (the unit of
+    the voiced score); ``voiced_noise_max``: the largest voiced-run score in the noise;
     ``whitener``: LPC inverse filter of the noise, shape (lpc_order + 1,).
     """
     rate_hz: int
@@ -87,10 +94,16 @@ class NoiseModel:
     fine_psd: np.ndarray
     coarse_psd: np.ndarray
     band_centre_db: np.ndarray
-    band_high_db: np.ndarray
-    harmonicity_high: float
+    band_scale_db: np.ndarray
+    voice_power_ref: float
+    voiced_noise_max: float
     whitener: np.ndarray
     params: VoiceKeyParams = field(default_factory=VoiceKeyParams)
+
+    def voiced_threshold(self) -> float:
+        """Voiced-run score (units of noise voice-band power) that confirms speech."""
+        p = self.params
+        return max(p.voiced_min_power, p.voiced_noise_factor * self.voiced_noise_max)
 
 
 @dataclass(frozen=True)
@@ -99,18 +112,18 @@ class OnsetResult:
 
     ``onset_s``: speech onset in seconds from sample 0, or None (no speech found).
     ``voicing_s``: start of the confirmed voiced run (s) or None. ``confidence``: 0-1, how
-    clearly the voiced run stands out (harmonicity and level above the noise thresholds).
-    ``times_s`` (shape (n_frames,)) with ``evidence`` (band level above noise, 1 = the
-    calibrated noise threshold, max over bands) and ``harmonicity`` (0-1, interpolated to
-    the same frames): traces for plotting. ``band``: index into ``BANDS_HZ`` that carried the
-    back-off (None if no onset).
+    far the voiced run exceeds the voicing threshold (0.5 at 2x, 0.9 at 10x).
+    ``times_s`` (shape (n_frames,), frame centres) with ``evidence`` (band level above noise,
+    1 = the calibrated noise threshold, max over bands) and ``voicing`` (voiced score
+    divided by the voicing threshold, interpolated to the same frames): traces for plotting.
+    ``band``: index into ``BANDS_HZ`` that carried the back-off (None if no onset).
     """
     onset_s: float | None
     voicing_s: float | None
     confidence: float
     times_s: np.ndarray
     evidence: np.ndarray
-    harmonicity: np.ndarray
+    voicing: np.ndarray
     band: int | None = None
 
 
@@ -173,23 +186,43 @@ def _band_levels_db(p: np.ndarray, freqs: np.ndarray, psd: np.ndarray, smooth: i
     return 10 * np.log10(lev + 1e-12)
 
 
-def _harmonicity(p: np.ndarray, freqs: np.ndarray, psd: np.ndarray, rate_hz: int, win: int):
-    """(harmonicity 0-1, voice-band level dB re noise), each shape (n_frames,).
+def _periodicity(p: np.ndarray, freqs: np.ndarray, psd: np.ndarray, rate_hz: int, win: int):
+    """(harmonicity 0-1, voice-band power in units of the noise's), each shape (n_frames,).
 
     Harmonicity: peak of the normalised autocorrelation (corrected for the window) at lags of
-    a speaking pitch, computed from the noise-subtracted power spectrum in VOICE_BAND_HZ.
+    a speaking pitch (PITCH_RANGE_HZ), computed from the noise-whitened power spectrum
+    (power / mean noise power per bin) in VOICE_BAND_HZ: stationary noise, the treadmill's
+    tones included, becomes white and so uncorrelated at those lags.
     """
     band = (freqs >= VOICE_BAND_HZ[0]) & (freqs < VOICE_BAND_HZ[1])
-    clean = np.where(band, np.maximum(p - 1.5 * psd, 0.0), 0.0)
+    white = np.where(band, p / (psd + 1e-300), 0.0)
     nfft = 2 * (p.shape[1] - 1)
-    r = np.fft.irfft(clean, nfft, axis=1)
+    r = np.fft.irfft(white, nfft, axis=1)
     wr = np.fft.irfft(np.abs(np.fft.rfft(np.hanning(win), nfft)) ** 2, nfft)
     lo = int(rate_hz / PITCH_RANGE_HZ[1])
     hi = min(int(rate_hz / PITCH_RANGE_HZ[0]), win // 2)
     norm = r[:, lo:hi] / (r[:, :1] + 1e-300) / (wr[lo:hi] / wr[0])
     h = np.clip(norm.max(axis=1), 0.0, 1.0)
-    level = 10 * np.log10((p[:, band].sum(axis=1) + 1e-300) / (psd[band].sum() + 1e-300))
-    return h, level
+    return h, r[:, 0] / max(int(band.sum()), 1)
+
+
+def _voiced_score(h: np.ndarray, power: np.ndarray, params: "VoiceKeyParams") -> np.ndarray:
+    """Periodic power per frame in units of the mean noise power of the voice band.
+
+    ``power`` x the part of the harmonicity above ``harmonicity_floor`` (what aperiodic sounds
+    -- breaths, footsteps, belt noise -- reach by chance), rescaled to 0-1.
+    """
+    b = params.harmonicity_floor
+    return power * np.clip((h - b) / (1.0 - b), 0.0, 1.0)
+
+
+def _run_score(v: np.ndarray, run: int, fill: float) -> np.ndarray:
+    """For each start i, the value that ``fill`` of v[i:i+run] reach; shape (n - run + 1,)."""
+    if len(v) < run:
+        return np.zeros(0)
+    win = np.lib.stride_tricks.sliding_window_view(v, run)
+    k = min(run - 1, max(0, run - int(np.ceil(fill * run))))
+    return np.partition(win, k, axis=1)[:, k]
 
 
 def _whitener(x: np.ndarray, order: int) -> np.ndarray:
@@ -204,6 +237,12 @@ def _whitener(x: np.ndarray, order: int) -> np.ndarray:
 
 # ---------------------------------------------------------------------------- calibration
 
+def _coarse_features(x, rate_hz, coarse_psd):
+    p, f, t = _power(x, rate_hz, COARSE_WIN_S, COARSE_HOP_S)
+    h, power = _periodicity(p, f, coarse_psd, rate_hz, int(round(COARSE_WIN_S * rate_hz)))
+    return t, h, power
+
+
 def calibrate(noise: np.ndarray, rate_hz: int, params: VoiceKeyParams = VoiceKeyParams()) -> NoiseModel:
     """A :class:`NoiseModel` from a noise-only recording (>= 1 s; 3-5 s of walking is best).
 
@@ -215,15 +254,19 @@ def calibrate(noise: np.ndarray, rate_hz: int, params: VoiceKeyParams = VoiceKey
     fine_psd = p_f.mean(axis=0)
     smooth = max(1, int(round(params.smooth_s / FINE_HOP_S)))
     lev = _band_levels_db(p_f, f_f, fine_psd, smooth)
-    p_c, f_c, _ = _power(x, rate_hz, COARSE_WIN_S, COARSE_HOP_S)
+    p_c, _, _ = _power(x, rate_hz, COARSE_WIN_S, COARSE_HOP_S)
     coarse_psd = p_c.mean(axis=0)
-    h, _ = _harmonicity(p_c, f_c, coarse_psd, rate_hz, int(round(COARSE_WIN_S * rate_hz)))
+    _, h, power = _coarse_features(x, rate_hz, coarse_psd)
+    ref = float(np.median(power))
+    run = _run_score(_voiced_score(h, power / ref, params),
+                     max(1, int(round(params.voiced_run_s / COARSE_HOP_S))), params.voiced_fill)
     return NoiseModel(
         rate_hz=int(rate_hz), duration_s=len(x) / rate_hz,
         fine_psd=fine_psd, coarse_psd=coarse_psd,
         band_centre_db=np.median(lev, axis=0),
-        band_high_db=np.quantile(lev, params.band_quantile, axis=0),
-        harmonicity_high=float(np.quantile(h, 0.999)),
+        band_scale_db=np.maximum(np.diff(np.quantile(lev, [0.16, 0.84], axis=0), axis=0)[0] / 2, 0.1),
+        voice_power_ref=ref,
+        voiced_noise_max=float(run.max()) if run.size else 0.0,
         whitener=_whitener(x, params.lpc_order),
         params=params,
     )
@@ -244,10 +287,22 @@ def _noise_model(samples, rate_hz, noise, params) -> NoiseModel:
     return calibrate(noise, rate_hz, params)
 
 
-def _runs(mask: np.ndarray):
-    """(start, stop) index pairs of the True runs of a boolean array."""
-    d = np.diff(np.concatenate([[0], mask.astype(np.int8), [0]]))
-    return list(zip(np.flatnonzero(d == 1), np.flatnonzero(d == -1)))
+def _backward_cusum(e: np.ndarray, j: int, lim: int, drift: float, limit: float) -> int:
+    """Earliest index of the speech run that contains ``j``, scanning ``e`` backward to ``lim``.
+
+    N accumulates (drift - e) going back in time and restarts at 0 whenever the evidence
+    outweighs the drift; once N exceeds ``limit`` the frames since its last restart are
+    noise, and the run starts right after them.
+    """
+    n = 0.0
+    start = j
+    for k in range(j, lim - 1, -1):
+        n = max(0.0, n + drift - e[k])
+        if n == 0.0:
+            start = k
+        elif n > limit:
+            break
+    return start
 
 
 def _aic_pick(y: np.ndarray) -> int:
@@ -279,68 +334,46 @@ def detect_onset(samples: np.ndarray, rate_hz: int, noise: np.ndarray | NoiseMod
     model = _noise_model(x, rate_hz, noise, params)
 
     # coarse: voicing
-    p_c, f_c, t_c = _power(x, rate_hz, COARSE_WIN_S, COARSE_HOP_S)
-    harm, vlev = _harmonicity(p_c, f_c, model.coarse_psd, rate_hz,
-                              int(round(COARSE_WIN_S * rate_hz)))
-    h_thr = max(params.harmonicity_min, model.harmonicity_high + 0.05)
-    voiced = (harm > h_thr) & (vlev > params.voiced_excess_db)
+    t_c, h, power = _coarse_features(x, rate_hz, model.coarse_psd)
+    v_thr = model.voiced_threshold()
+    score = _voiced_score(h, power / model.voice_power_ref, params)
+    run_len = max(1, int(round(params.voiced_run_s / COARSE_HOP_S)))
+    run = _run_score(score, run_len, params.voiced_fill)
     # fine: band evidence
     p_f, f_f, t_f = _power(x, rate_hz, FINE_WIN_S, FINE_HOP_S)
     smooth = max(1, int(round(params.smooth_s / FINE_HOP_S)))
     lev = _band_levels_db(p_f, f_f, model.fine_psd, smooth)
-    thr = model.band_high_db + params.band_margin_db
-    z = (lev - model.band_centre_db) / np.maximum(thr - model.band_centre_db, 1e-6)
-    evidence = z.max(axis=1) if z.size else np.zeros(len(t_f))
-    harm_f = np.interp(t_f, t_c, harm) if len(t_c) else np.zeros(len(t_f))
+    z = (lev - model.band_centre_db) / model.band_scale_db
+    evidence = np.clip(z, *params.z_clip).mean(axis=1) if z.size else np.zeros(len(t_f))
+    voicing = np.interp(t_f, t_c, score / v_thr) if len(t_c) else np.zeros(len(t_f))
 
-    def result(onset=None, voicing=None, conf=0.0, band=None):
-        return OnsetResult(onset, voicing, conf, t_f, evidence, harm_f, band)
+    def result(onset=None, voicing_s=None, conf=0.0, band=None):
+        return OnsetResult(onset, voicing_s, conf, t_f, evidence, voicing, band)
 
-    run_len = max(1, int(round(params.voiced_run_s / COARSE_HOP_S)))
-    if len(voiced) < run_len:
-        return result()
-    fill = np.convolve(voiced.astype(float), np.ones(run_len), mode="valid")
-    ok = np.flatnonzero((fill >= params.voiced_fill * run_len) & voiced[: len(fill)])
+    ok = np.flatnonzero((run >= v_thr) & (score[: len(run)] >= v_thr))
     if ok.size == 0:
         return result()
     i_v = int(ok[0])
-    t_voicing = float(t_c[i_v] - COARSE_WIN_S / 2 + COARSE_HOP_S)   # voicing reaches the window end
-    seg = slice(i_v, i_v + run_len)
-    conf = float(np.clip(np.mean((harm[seg] - h_thr) / (1 - h_thr)), 0, 1)
-                 * np.clip(np.mean(vlev[seg]) / 20.0, 0, 1))
+    # voicing has reached the end of frame i_v's window
+    t_voicing = float(t_c[i_v] + COARSE_WIN_S / 2 - COARSE_HOP_S)
+    ratio = float(run[i_v: i_v + run_len].max() / v_thr)
+    conf = float(1.0 - 1.0 / ratio) if ratio > 1 else 0.0
 
-    # back-off on the fine evidence
-    j = int(np.searchsorted(t_f, t_voicing + COARSE_WIN_S / 2))
-    j = min(j, len(t_f) - 1)
-    above = z > 1.0
-    max_gap = int(round(params.max_gap_s / FINE_HOP_S))
+    # back-off: a backward CUSUM for "noise again" from the first fine frame ending at t_voicing
+    j = int(np.searchsorted(t_f, t_voicing - FINE_WIN_S / 2))
+    j = min(max(j, 0), len(t_f) - 1)
     lim = max(0, j - int(round(params.max_backoff_s / FINE_HOP_S)))
-    start = j
-    gap = 0
-    band_hits = np.zeros(z.shape[1], dtype=int)
-    k = j
-    while k > lim:
-        k -= 1
-        if above[k].any():
-            start = k
-            gap = 0
-            band_hits += above[k]
-        else:
-            gap += 1
-            if gap > max_gap:
-                break
-    band = int(np.argmax(z[start])) if z.size else None
-    # the frame's window starts half a window before its centre
-    t0 = t_f[start] - FINE_WIN_S / 2
-    # refine: change point on the whitened signal in the winning band
+    start = _backward_cusum(evidence, j, lim, params.cusum_drift, params.cusum_limit)
+    band = int(np.argmax(z[start])) if z.size else 0
+    t0 = t_f[start] - FINE_WIN_S / 2       # the frame's window starts half a window earlier
+    # refine: variance change point on the whitened signal in the band that carried the onset
     lo_s = max(0, int((t0 - params.refine_s) * rate_hz))
     hi_s = min(len(x), int((t0 + FINE_WIN_S + params.refine_s) * rate_hz))
-    white = lfilter(model.whitener, [1.0], x[max(0, lo_s - 64): hi_s])[min(lo_s, 64):]
+    pad = min(lo_s, 2048)
     blo, bhi = BANDS_HZ[band]
-    bhi = min(bhi, 0.45 * rate_hz)
-    sos = butter(4, [blo, bhi], btype="bandpass", fs=rate_hz, output="sos")
-    padded = lfilter(model.whitener, [1.0], x[max(0, lo_s - 2048): hi_s])
-    yb = sosfiltfilt(sos, padded)[-(hi_s - lo_s):]
+    sos = butter(4, [blo, min(bhi, 0.45 * rate_hz)], btype="bandpass", fs=rate_hz, output="sos")
+    white = lfilter(model.whitener, [1.0], x[lo_s - pad: hi_s])
+    yb = sosfiltfilt(sos, white)[pad:]
     onset = (lo_s + _aic_pick(yb)) / rate_hz
     return result(onset, t_voicing, conf, band)
 

@@ -225,3 +225,20 @@ def test_no_display_is_a_one_line_error(tmp_path):
     assert proc.returncode == 2
     assert proc.stderr.startswith("error: no X display") and proc.stderr.count("\n") == 1
     assert not (tmp_path / "P001").exists()
+
+
+def test_analysis_loader_reads_a_real_session(full_session):
+    """The contract: a real session's files pass the analysis loader (data/README.md)."""
+    from analysis.loader import load_trials
+    data, _, _, _ = full_session
+    loaded = load_trials(data / "P001")
+    rows = read_rows(session_files(data)["_trials.csv"])
+    assert len(loaded.trials) == len(rows) == N_TRIALS
+    assert loaded.skipped == []
+    assert loaded.participants == ["P001"]
+    assert loaded.simulated_participants == ["P001"]
+    test = loaded.trials[loaded.trials["is_practice"] == 0]
+    assert sorted(test["condition"].unique()) == ["backward", "forward", "stand"]
+    assert set(test["speed_actual_kmh"]) == {1.8}  # merged from the blocks file
+    rts = [float(r["rt_ms"]) for r in rows if r["rt_ms"]]
+    assert loaded.trials["rt_ms"].dropna().round(3).tolist() == [round(x, 3) for x in rts]
