@@ -23,7 +23,7 @@ from experiment.stimulus_set import StimulusSet, load_stimulus_set
 DEFAULT_CONFIG = Path(__file__).with_name("default.toml")
 PRESETS_DIR = Path(__file__).with_name("presets")
 LOCOMOTION_CONDITIONS = ("stand", "forward", "backward", "left", "right")
-RESPONSE_DEVICES = ("keyboard",)
+RESPONSE_DEVICES = ("keyboard", "buttons")
 
 
 class ConfigError(ValueError):
@@ -73,6 +73,26 @@ class ResponseSection:
     pause_key: str
     abort_key: str
     keys: Mapping[str, str]  # ink colour -> key name
+    joystick: int            # buttons: index of the joystick / gamepad (0 = the first found)
+    buttons: Mapping[str, int]  # buttons: ink colour -> button number (0-based, as pyglet counts)
+
+    def response_names(self) -> dict[str, str]:
+        """Ink colour -> the response name the session's device reports and the trial files record:
+        the key name for the keyboard, ``'buttonN'`` for buttons."""
+        if self.device == "buttons":
+            return {colour: button_name(n) for colour, n in self.buttons.items()}
+        return dict(self.keys)
+
+
+def button_name(number: int) -> str:
+    """The response name of a button (0-based number): 3 -> 'button3'."""
+    return f"button{number}"
+
+
+def button_number(name: str) -> int | None:
+    """The button number in a response name ('button3' -> 3), or None for any other name."""
+    digits = name[len("button"):]
+    return int(digits) if name.startswith("button") and digits.isdigit() else None
 
 
 @dataclass(frozen=True)
@@ -297,6 +317,15 @@ def _check_ranges(c: Config) -> None:
              f"must map exactly the colours in design.colours ({', '.join(d.colours)})")
     keys = list(r.keys.values())
     _require(len(set(keys)) == len(keys), "response.keys", keys, "each colour needs its own key")
+    _require(r.joystick >= 0, "response.joystick", r.joystick, "must be >= 0 (0 = the first joystick)")
+    _require(set(r.buttons) == set(d.colours), "response.buttons", sorted(r.buttons),
+             f"must map exactly the colours in design.colours ({', '.join(d.colours)})")
+    for colour, number in r.buttons.items():
+        _require(0 <= number <= 255, f"response.buttons.{colour}", number,
+                 "must be a button number from 0 to 255 (0-based, as pyglet counts them)")
+    buttons = list(r.buttons.values())
+    _require(len(set(buttons)) == len(buttons), "response.buttons", buttons,
+             "each colour needs its own button")
     control = [r.continue_key, r.pause_key, r.abort_key]
     _require(len(set(control)) == 3, "response.abort_key", r.abort_key,
              "continue_key, pause_key and abort_key must be three different keys")
@@ -309,8 +338,8 @@ def _check_ranges(c: Config) -> None:
     _require(0 <= p.accuracy_criterion <= 1, "practice.accuracy_criterion",
              p.accuracy_criterion, "must be in [0, 1]")
     _require(p.max_repeats >= 1, "practice.max_repeats", p.max_repeats, "must be >= 1")
-    _require(disp.units in ("height", "norm", "pix", "deg", "cm"), "display.units", disp.units,
-             "allowed: height, norm, pix, deg, cm")
+    _require(disp.units in ("height", "norm", "pix"), "display.units", disp.units,
+             "allowed: height, norm, pix (deg and cm need a calibrated monitor profile)")
     _require(len(disp.size_px) == 2 and min(disp.size_px) > 0, "display.size_px",
              list(disp.size_px), "must be [width, height] in pixels")
     _require(disp.text_height > 0, "display.text_height", disp.text_height, "must be > 0")

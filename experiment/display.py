@@ -30,34 +30,47 @@ def measured_frame_timing(win: visual.Window, n_frames: int = 60) -> dict[str, f
 
 
 class Stimuli:
-    """The stimuli of a session, created once: fixation cross, word, and text screens."""
+    """The stimuli of a session, created once: fixation cross, word, and text screens.
+
+    Screen layout is given in 'height' units (screen height = 1) and converted to the
+    window's units.
+    """
 
     def __init__(self, win: visual.Window, config: Config):
         d = config.display
         self.win = win
         self.rgb = config.stimuli.rgb
-        self.fixation = visual.TextStim(win, text="+", height=d.text_height, color=list(d.foreground),
+        self._scale = {"height": 1.0, "norm": 2.0, "pix": float(win.size[1])}[d.units]
+        fg = list(d.foreground)
+        small = d.text_height * 0.38
+
+        def text(height: float, y: float, bold: bool = False) -> visual.TextStim:
+            return visual.TextStim(win, text="", height=height * 1.0, pos=(0, self.y(y)),
+                                   wrapWidth=self.y(1.5), color=fg, colorSpace="rgb255",
+                                   font=d.font, bold=bold, alignText="center")
+        self.fixation = visual.TextStim(win, text="+", height=d.text_height, color=fg,
                                         colorSpace="rgb255", font=d.font)
         self.word = visual.TextStim(win, text="", height=d.text_height, font=d.font, bold=True,
                                     colorSpace="rgb255")
-        self.text = visual.TextStim(win, text="", height=d.text_height * 0.32, wrapWidth=1.6
-                                    if d.units == "height" else None, color=list(d.foreground),
-                                    colorSpace="rgb255", font=d.font, alignText="center")
-        self.title = visual.TextStim(win, text="", height=d.text_height * 0.5, pos=(0, 0.33)
-                                     if d.units == "height" else (0, 0.7), bold=True,
-                                     color=list(d.foreground), colorSpace="rgb255", font=d.font)
+        self.title = text(d.text_height * 0.55, 0.36, bold=True)
+        self.text = text(small, 0.0)
+        self.footer = text(small, -0.36)
+
+    def y(self, height_units: float) -> float:
+        """A vertical position or size given in height units, in the window's units."""
+        return height_units * self._scale
 
     def set_word(self, word: str, ink: str) -> None:
         self.word.text = word
         self.word.color = list(self.rgb[ink])
 
-    def draw_screen(self, body: str, title: str = "", title_rgb: tuple[int, ...] | None = None) -> None:
-        self.title.text = title
-        self.title.color = list(title_rgb) if title_rgb else self.text.color
-        self.text.text = body
-        if title:
-            self.title.draw()
-        self.text.draw()
+    def draw_screen(self, body: str, title: str = "", footer: str = "", body_y: float = 0.0) -> None:
+        """A text screen: title at the top, body (centred at ``body_y`` height units), footer."""
+        self.text.pos = (0, self.y(body_y))
+        for stim, value in ((self.title, title), (self.text, body), (self.footer, footer)):
+            if value:
+                stim.text = value
+                stim.draw()
 
 
 def wait_until(win: visual.Window, t_end_s: float, draw=None) -> None:

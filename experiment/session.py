@@ -58,13 +58,14 @@ class Session:
         self.capture_dir = capture_dir
         self.stim = Stimuli(win, config)
         r = config.response
-        self.response_keys = [r.keys[c] for c in config.design.colours]
+        names = r.response_names()  # key or button name per ink, as the device reports it
+        self.response_keys = [names[c] for c in config.design.colours]
         self.timing = TimingStats()
-        self._mapping = [visual.TextStim(win, text=f"{r.keys[c].upper()}  =  {c.upper()}",
+        self._mapping = [visual.TextStim(win, text=f"{names[c].upper()}  =  {c.upper()}",
                                          color=list(config.stimuli.rgb[c]), colorSpace="rgb255",
-                                         height=config.display.text_height * 0.4, bold=True,
-                                         pos=(0, 0.05 - 0.07 * i) if config.display.units == "height"
-                                         else (0, 0.1 - 0.15 * i), font=config.display.font)
+                                         height=config.display.text_height * 0.45, bold=True,
+                                         pos=(0, self.stim.y(0.08 - 0.08 * i)),
+                                         font=config.display.font)
                          for i, c in enumerate(config.design.colours)]
 
     # ---- the whole session -----------------------------------------------------------------
@@ -93,9 +94,10 @@ class Session:
 
     def instructions(self) -> None:
         r = self.config.response
-        body = ("Each trial shows a colour word.\nRespond to the INK colour, not the word.\n\n\n\n\n\n"
-                f"Be fast and accurate.   {r.continue_key.upper()} to start.")
-        self.screen("instructions", body, title="INK COLOUR", extra=self._mapping)
+        self.screen("instructions", "Each trial shows a colour word.\n"
+                    "Respond to the INK colour, not the word.", title="INK COLOUR",
+                    footer=f"Be fast and accurate.   {r.continue_key.upper()} to start.",
+                    body_y=0.22, extra=self._mapping)
 
     def practice(self) -> None:
         p = self.config.practice
@@ -130,13 +132,13 @@ class Session:
         started = now_iso()
         if remaining:
             self.screen("block-start",
-                        f"{kind} {block.block} of {n_blocks}:  {cond.label}\n\n"
-                        f"Set the treadmill to {cond.treadmill_speed_kmh:.1f} km/h.\n"
-                        f"{cond.instruction}\n\n"
-                        f"Experimenter: {self.config.response.continue_key.upper()} once the "
+                        f"{kind} {block.block} of {n_blocks}\n\n"
+                        f"Set the treadmill to {cond.treadmill_speed_kmh:.1f} km/h.\n\n"
+                        f"{cond.instruction}",
+                        title=cond.label,
+                        footer=f"Experimenter: {self.config.response.continue_key.upper()} once the "
                         "participant is ready" + (" and walks steadily." if cond.treadmill_speed_kmh
-                                                  > 0 else "."),
-                        title=cond.label)
+                                                  > 0 else "."))
             if cond.treadmill_speed_kmh > 0:
                 self.settle(cond.label)
             logging.exp(f"block start: {kind.lower()} {block.block} {block.condition}")
@@ -174,9 +176,9 @@ class Session:
             self.stim.draw_screen(
                 f"Block {block.block} of {n_blocks} done ({self.recorder.block_accuracy(block):.0%} "
                 f"correct).\nStop the treadmill; the participant may rest.\n\n"
-                f"Treadmill speed this block:  {entry} km/h\n\n"
-                f"Experimenter: {go.upper()} to confirm, or type the actual speed "
-                "(digits, '.'; backspace corrects) and then " + go.upper(), title="BLOCK END")
+                f"Treadmill speed this block:  {entry} km/h", title="BLOCK END",
+                footer=f"Experimenter: {go.upper()} confirms the speed; or type the actual "
+                f"speed (digits and '.', backspace corrects), then {go.upper()}.")
             self.win.flip()
             presses = self.keyboard.presses(SPEED_KEYS + [go, self.config.response.pause_key])
             for press in presses[seen:]:
@@ -279,7 +281,8 @@ class Session:
         return bool(self.keyboard.presses([self.config.response.pause_key]))
 
     def screen(self, screen_id: str, body: str, title: str = "", extra=(),
-               keys: list[str] | None = None, pausable: bool = True) -> str:
+               keys: list[str] | None = None, pausable: bool = True, footer: str = "",
+               body_y: float = 0.0) -> str:
         """Show a text screen until one of ``keys`` (default: the continue key); returns the key."""
         keys = keys or [self.config.response.continue_key]
         pause_key = self.config.response.pause_key
@@ -287,7 +290,7 @@ class Session:
         logging.exp(f"screen {screen_id}")
 
         def draw() -> None:
-            self.stim.draw_screen(body, title)
+            self.stim.draw_screen(body, title, footer, body_y)
             for stim in extra:
                 stim.draw()
         self._reset_on_next_flip()
@@ -302,7 +305,7 @@ class Session:
             press = first_press(self.keyboard.presses(watch))
             if press is not None and press.name == pause_key and pause_key not in keys:
                 self.pause()
-                return self.screen(screen_id, body, title, extra, keys, pausable)
+                return self.screen(screen_id, body, title, extra, keys, pausable, footer, body_y)
             if press is not None:
                 return press.name
             draw()

@@ -50,6 +50,7 @@ def test_overlay_changes_only_given_keys(tmp_path):
     ({"practice": {"condition": "swim"}}, "practice.condition = 'swim': allowed: "),
     ({"practice": {"accuracy_criterion": 80}}, "practice.accuracy_criterion = 80.0: must be in [0, 1]"),
     ({"display": {"fullscreen": "yes"}}, "display.fullscreen = 'yes': must be true or false"),
+    ({"display": {"units": "deg"}}, "display.units = 'deg': allowed: height, norm, pix"),
     ({"display": {"background": [0, 0, 300]}}, "display.background = [0, 0, 300]: must be [r, g, b] with values 0-255"),
     ({"conditions": {"forward": {"treadmill_speed_kmh": -1}}}, "conditions.forward.treadmill_speed_kmh = -1.0: must be >= 0 km/h"),
     ({"simulation": {"error_rate": 1.0}}, "simulation.error_rate = 1.0: must be in [0, 1)"),
