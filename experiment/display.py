@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import statistics
 
-from psychopy import core, visual
+from psychopy import visual
 
 from experiment.config import Config
 
@@ -21,11 +21,19 @@ def open_window(config: Config, fullscreen: bool | None = None) -> visual.Window
 
 
 def measured_frame_timing(win: visual.Window, n_frames: int = 60) -> dict[str, float | None]:
-    """PsychoPy's measured refresh rate (Hz, None if unstable) and the median flip interval (ms)."""
+    """Measure the refresh rate and make the window use it; returns the figures for the sidecar.
+
+    PsychoPy's measured rate (Hz, None if unstable: then 60 Hz is assumed, as PsychoPy does)
+    sets ``win.monitorFramePeriod``, which :func:`next_flip_before` and the dropped-frame
+    count rely on; the median flip interval (ms) is measured over ``n_frames`` flips.
+    """
     rate = win.getActualFrameRate(nIdentical=10, nMaxFrames=120, nWarmUpFrames=10, threshold=1)
+    win.monitorFramePeriod = 1.0 / rate if rate else 1.0 / 60
+    win.refreshThreshold = win.monitorFramePeriod * 1.2
     stamps = [win.flip() for _ in range(n_frames)]
     intervals = [b - a for a, b in zip(stamps, stamps[1:])]
     return {"frame_rate_hz": None if rate is None else round(float(rate), 3),
+            "frame_period_used_ms": round(win.monitorFramePeriod * 1000, 4),
             "frame_interval_median_ms": round(statistics.median(intervals) * 1000, 4)}
 
 
@@ -73,12 +81,21 @@ class Stimuli:
                 stim.draw()
 
 
-def wait_until(win: visual.Window, t_end_s: float, draw=None) -> None:
-    """Keep flipping (drawing with ``draw``) until PsychoPy's clock reaches ``t_end_s``.
+FRAME_TOLERANCE_S = 0.001
 
-    Ends within one frame of ``t_end_s``; on a real display each flip waits for the refresh.
+
+def next_flip_before(win: visual.Window, t_end_s: float) -> bool:
+    """True while the next refresh still comes before ``t_end_s`` (PsychoPy clock, seconds).
+
+    Loops that keep a screen up while this holds end so that the following flip lands on
+    the refresh at ``t_end_s`` instead of one frame after it (as PsychoPy Builder does).
     """
-    while core.getTime() < t_end_s:
+    return win.getFutureFlipTime(clock=None) < t_end_s - FRAME_TOLERANCE_S
+
+
+def wait_until(win: visual.Window, t_end_s: float, draw=None) -> None:
+    """Keep flipping (drawing with ``draw``) until the next flip would reach ``t_end_s``."""
+    while next_flip_before(win, t_end_s):
         if draw is not None:
             draw()
         win.flip()

@@ -16,7 +16,7 @@ from psychopy import core, logging, visual
 
 from experiment.config import Config
 from experiment.design import PlannedBlock, PlannedTrial
-from experiment.display import Stimuli, wait_until
+from experiment.display import Stimuli, next_flip_before, wait_until
 from experiment.recorder import SessionRecorder, TrialOutcome, now_iso
 from experiment.responses import ResponseDevice, first_press
 
@@ -216,7 +216,7 @@ class Session:
         self._reset_on_next_flip()
         self.stim.fixation.draw()
         t_fix = self.win.flip()
-        while core.getTime() < t_fix + t.fixation_s:
+        while next_flip_before(self.win, t_fix + t.fixation_s):
             if self._pause_pressed():
                 raise PauseRequested
             self.stim.fixation.draw()
@@ -235,7 +235,7 @@ class Session:
         while True:
             press = first_press(self.device.presses(self.response_keys)
                                 + self.keyboard.presses([pause_key]))
-            if press is not None or core.getTime() >= t_on + t.response_window_s:
+            if press is not None or not next_flip_before(self.win, t_on + t.response_window_s):
                 break
             self.stim.word.draw()
             self.win.flip()
