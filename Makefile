@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 # xvfb: virtual display; libjack: without it PsychoPy's ptb keyboard backend does not load;
 # espeak-ng, sox, pulseaudio, libportaudio2: synthesised speech and the virtual microphone;
 # libxcb-*, libxkbcommon-x11: what PyQt6 (PsychoPy's participant dialog) needs on X11.
-SYSTEM_PACKAGES := xvfb xauth libjack-jackd2-0 libportaudio2 espeak-ng sox pulseaudio pulseaudio-utils \
+SYSTEM_PACKAGES := xvfb xauth libjack-jackd2-0 libportaudio2 espeak-ng sox pulseaudio pulseaudio-utils libasound2-plugins \
   libxcb-icccm4 libxcb-keysyms1 libxcb-cursor0 libxkbcommon-x11-0
 # Run under a virtual display unless there is a real one.
 XRUN := $(if $(DISPLAY),,xvfb-run -a -s "-screen 0 1280x800x24")
@@ -31,7 +31,7 @@ demo: $(STAMP)
 	rm -rf data/demo  # demo data only: a simulated participant, never real data
 	$(XRUN) $(PY) -m experiment --preset demo --simulate --participant DEMO1 --session 1 \
 	  --data-dir data/demo
-	$(PY) -m analysis --data data/demo --out results/demo
+	$(PY) -m analysis --data data/demo --out results/demo --plan analysis/demo_plan.toml
 	@echo "demo data:    data/demo/DEMO1/"
 	@echo "demo results: results/demo/report.md (and report.html)"
 

@@ -1,0 +1,359 @@
+"""Read and validate every session's trial file under a data folder.
+
+:func:`load_trials` finds every ``*_trials.csv`` below the folder (recursively), checks
+each against the codebook (``data/README.md``; columns in :mod:`analysis.codebook`): the
+columns, each cell's type, allowed values and bounds, the timeout/RT/correct consistency
+and duplicate trials. It merges the confirmed treadmill speed (``speed_actual_kmh``) from
+the session's ``_blocks.csv`` when that file exists. Files are only read, never written.
+
+A bad file raises :class:`DataError` with a one-line message naming the file and row,
+unless ``skip_bad`` is set: then the file is left out and listed in ``LoadedData.skipped``.
+"""
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import math
+import operator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .codebook import BLOCK_COLUMNS, TRIAL_COLUMNS, Column
+
+TRIALS_SUFFIX = "_trials.csv"
+BLOCKS_SUFFIX = "_blocks.csv"
+# Sub-folders of a data folder that hold simulated data (the demo, the shipped example):
+# never mixed into an analysis of the folder above them; analyse them by naming them.
+SIMULATED_FOLDERS = ("demo", "example")
+SORT_KEYS = ["participant", "session", "trial_in_session"]
+
+
+class DataError(ValueError):
+    """A data file that does not follow the codebook; the message is one line."""
+
+
+@dataclass(frozen=True)
+class InputFile:
+    path: str          # relative to the data folder, POSIX separators
+    kind: str          # 'trials' or 'blocks'
+    sha256: str
+    n_rows: int
+
+
+@dataclass(frozen=True)
+class SkippedFile:
+    path: str          # relative to the data folder
+    reason: str
+
+
+@dataclass(frozen=True)
+class LoadedData:
+    """``trials``: one row per trial of every accepted file, codebook columns with their
+    types (ints int64, floats float64 — ``rt_ms`` in ms, NaN on timeouts), plus
+    ``speed_actual_kmh`` (NaN without a blocks file) and ``source_file``; sorted by
+    participant, session, trial_in_session."""
+    data_dir: Path
+    trials: pd.DataFrame
+    files: list[InputFile] = field(default_factory=list)
+    skipped: list[SkippedFile] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)   # things worth a line in the report
+
+    @property
+    def simulated_participants(self) -> list[str]:
+        t = self.trials
+        return sorted(pd.unique(t.loc[t["simulated"] == 1, "participant"]).tolist())
+
+    @property
+    def participants(self) -> list[str]:
+        return sorted(pd.unique(self.trials["participant"]).tolist())
+
+
+def sha256_of(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _read_rows(raw: bytes, where: str, columns: tuple[Column, ...],
+               notes: list[str]) -> list[tuple[str, ...]]:
+    """Parse CSV bytes into rows of strings holding the codebook columns in codebook order.
+
+    A last line without a newline and with too few fields is a row torn by a crash (the
+    experiment's writer cuts it off when it reopens the file); it is left out with a note."""
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise DataError(f"{where}: not UTF-8 text (byte {e.start}); the codebook requires "
+                        f"UTF-8 CSV") from None
+    if not text.strip():
+        raise DataError(f"{where}: empty file (no header row)")
+    reader = csv.reader(io.StringIO(text, newline=""))
+    header = next(reader)
+    names = [c.name for c in columns]
+    missing = [n for n in names if n not in header]
+    if missing:
+        shown = ", ".join(missing[:5]) + (f" and {len(missing) - 5} more" if len(missing) > 5 else "")
+        raise DataError(f"{where}: line 1 (header) lacks column(s) {shown}; not a stroop-walk "
+                        f"file as described in data/README.md")
+    dup = sorted({h for h in header if header.count(h) > 1})
+    if dup:
+        raise DataError(f"{where}: line 1 (header) repeats column(s) {', '.join(dup)}")
+    pick = operator.itemgetter(*[header.index(n) for n in names])
+    width = len(header)
+    torn = not text.endswith("\n")
+    last_line = text.count("\n") + 1
+    rows = []
+    for row in reader:
+        if not row:            # a blank line carries no trial
+            continue
+        if len(row) != width:
+            if torn and len(row) < width and reader.line_num == last_line:
+                notes.append(f"{where}: incomplete last line {reader.line_num} left out "
+                             f"(torn write)")
+                break
+            raise DataError(f"{where}: row {len(rows) + 1} (line {reader.line_num}) has "
+                            f"{len(row)} fields, the header has {width}")
+        rows.append(pick(row))
+    return rows
+
+
+def _number(x: str) -> float:
+    try:
+        return float(x)
+    except ValueError:
+        return math.nan
+
+
+def _numbers(cells: np.ndarray) -> np.ndarray:
+    """Floats of string cells; empty or unparsable cells (and 'nan'/'inf') give NaN/inf,
+    which the caller tells apart from empty cells."""
+    try:
+        return np.array([float(x) if x != "" else math.nan for x in cells], dtype="float64")
+    except ValueError:
+        return np.array([_number(x) if x != "" else math.nan for x in cells], dtype="float64")
+
+
+def _column_problems(s: pd.Series, col: Column) -> tuple[list[tuple[np.ndarray, str]],
+                                                         pd.Series | None]:
+    """(mask of bad cells, what is wrong) pairs for one column, and the parsed numbers."""
+    empty = (s == "").to_numpy()
+    problems = []
+    if not col.empty_ok:
+        problems.append((empty, "is empty"))
+    values = None
+    if col.kind in ("int", "float"):
+        vals = _numbers(s.to_numpy())
+        num = pd.Series(vals, index=s.index)
+        finite = np.isfinite(vals)
+        notnum = ~empty & ~finite
+        if col.kind == "int":
+            notnum |= ~empty & finite & (np.where(finite, vals, 0) % 1 != 0)
+        problems.append((notnum, "is not an integer" if col.kind == "int" else "is not a number"))
+        ok = ~empty & ~notnum
+        with np.errstate(invalid="ignore"):
+            if col.minimum is not None:
+                problems.append((ok & (vals < col.minimum), f"is below {col.minimum:g}"))
+            if col.maximum is not None:
+                problems.append((ok & (vals > col.maximum), f"is above {col.maximum:g}"))
+        values = num
+    elif col.allowed is not None:
+        problems.append((~empty & ~s.isin(col.allowed).to_numpy(),
+                         f"is not one of {', '.join(col.allowed)}"))
+    return [(m, w) for m, w in problems if m.any()], values
+
+
+def _validate(parts: list[list[tuple[str, ...]]], wheres: list[str],
+              columns: tuple[Column, ...]) -> tuple[pd.DataFrame, dict[int, str]]:
+    """Type and check the rows of many files at once (vectorised over all of them).
+
+    Returns the typed frame (with ``_file``: index into ``parts``, ``_row``: 1-based row in
+    its file) and, per bad file index, the message for its first bad row."""
+    n = [len(p) for p in parts]
+    file_idx = np.repeat(np.arange(len(parts)), n)
+    row_idx = np.concatenate([np.arange(1, k + 1) for k in n]) if n else np.zeros(0, int)
+    flat = [r for p in parts for r in p]
+    raw = pd.DataFrame(flat, columns=[c.name for c in columns], dtype=object) if flat else \
+        pd.DataFrame({c.name: pd.Series([], dtype=object) for c in columns})
+    first: dict[int, tuple[int, int, str]] = {}   # file -> (row, column rank, message)
+    out = {}
+    for rank, col in enumerate(columns):
+        s = raw[col.name]
+        problems, values = _column_problems(s, col)
+        for mask, what in problems:
+            for pos in _first_per_file(mask, file_idx):
+                f, r = int(file_idx[pos]), int(row_idx[pos])
+                msg = (f"{wheres[f]}: row {r}: {col.name} = {s.iloc[pos]!r} {what} "
+                       f"(codebook: {col.what})")
+                if f not in first or (r, rank) < first[f][:2]:
+                    first[f] = (r, rank, msg)
+        if col.kind == "int":
+            out[col.name] = values.fillna(0).astype("int64")
+        elif col.kind == "float":
+            out[col.name] = values
+        else:
+            out[col.name] = s.astype("str")
+    typed = pd.DataFrame(out)
+    typed["_file"] = file_idx
+    typed["_row"] = row_idx
+    return typed, {f: m for f, (_, _, m) in first.items()}
+
+
+def _first_per_file(mask: np.ndarray, file_idx: np.ndarray) -> list[int]:
+    """Positions of the first True of ``mask`` within each file."""
+    pos = np.flatnonzero(mask)
+    if pos.size == 0:
+        return []
+    _, first = np.unique(file_idx[pos], return_index=True)
+    return pos[first].tolist()
+
+
+def _rule_problems(t: pd.DataFrame, wheres: list[str]) -> dict[int, str]:
+    """Cross-column rules of the codebook: per bad file, its first offending row."""
+    rules = [
+        ((t["timeout"] == 1) & t["rt_ms"].notna(),
+         "timeout = 1 but rt_ms is not empty (a timeout has no RT)"),
+        ((t["timeout"] == 0) & t["rt_ms"].isna(),
+         "rt_ms is empty but timeout = 0 (a trial without a response is a timeout)"),
+        ((t["timeout"] == 1) & (t["correct"] == 1), "timeout = 1 but correct = 1"),
+        (t["rt_ms"] <= 0, "rt_ms must be > 0 ms"),
+    ]
+    fidx = t["_file"].to_numpy()
+    first: dict[int, tuple[int, str]] = {}
+    for mask, msg in rules:
+        for pos in _first_per_file(mask.to_numpy(), fidx):
+            f, r = int(fidx[pos]), int(t["_row"].iat[pos])
+            if f not in first or r < first[f][0]:
+                first[f] = (r, f"{wheres[f]}: row {r}: {msg}")
+    return {f: m for f, (_, m) in first.items()}
+
+
+def _duplicate_problems(t: pd.DataFrame, wheres: list[str], keys: list[str],
+                        what: str) -> dict[int, str]:
+    """A row that repeats ``keys`` of an earlier row (same or earlier file): the later file
+    is bad."""
+    dup = t.duplicated(keys, keep=False).to_numpy()
+    if not dup.any():
+        return {}
+    d = t.loc[dup, keys + ["_file", "_row"]]
+    earliest = d.groupby(keys, sort=False)[["_file", "_row"]].transform("first")
+    later = (d["_file"] != earliest["_file"]) | (d["_row"] != earliest["_row"])
+    out: dict[int, str] = {}
+    for (i, row), (_, e) in zip(d[later].iterrows(), earliest[later].iterrows()):
+        f = int(row["_file"])
+        if f in out:
+            continue
+        ident = " ".join(f"{k} {row[k]}" for k in keys)
+        other = "an earlier row" if int(e["_file"]) == f else wheres[int(e["_file"])]
+        out[f] = (f"{wheres[f]}: row {int(row['_row'])}: {what} ({ident}) repeats "
+                  f"{other}; remove the duplicate")
+    return out
+
+
+def load_trials(data_dir: Path, skip_bad: bool = False, progress: bool | None = None
+                ) -> LoadedData:
+    """Every ``*_trials.csv`` under ``data_dir`` (recursively, sorted by path), validated
+    and concatenated. ``skip_bad``: leave bad files out (listed in ``skipped``) instead of
+    raising :class:`DataError` for the first bad file. ``progress``: tqdm bar (None: only
+    on a terminal)."""
+    from tqdm.auto import tqdm
+
+    data_dir = Path(data_dir)
+    if not data_dir.is_dir():
+        raise DataError(f"{data_dir}: no such folder; pass --data with the folder that holds "
+                        f"the session files")
+    notes: list[str] = []
+    paths = []
+    for p in sorted(data_dir.rglob(f"*{TRIALS_SUFFIX}")):
+        if not p.is_file():
+            continue
+        top = p.relative_to(data_dir).parts[0]
+        if top in SIMULATED_FOLDERS:
+            note = (f"{(data_dir / top).as_posix()}/ left out (simulated {top} data); "
+                    f"analyse it with --data {(data_dir / top).as_posix()}")
+            if note not in notes:
+                notes.append(note)
+            continue
+        paths.append(p)
+    if not paths:
+        raise DataError(f"{data_dir}: no *{TRIALS_SUFFIX} files found (searched recursively"
+                        + (f"; left out {', '.join(SIMULATED_FOLDERS)}/" if notes else "") + ")")
+    rel = [p.relative_to(data_dir).as_posix() for p in paths]
+    wheres = [str(p) for p in paths]
+    bpaths = [p.with_name(p.name[: -len(TRIALS_SUFFIX)] + BLOCKS_SUFFIX) for p in paths]
+    errors: dict[int, str] = {}          # trial-file index -> problem
+    block_errors: dict[int, str] = {}    # trial-file index -> problem of its blocks file
+    raws, parts, braws, bparts = [], [], {}, {}
+    for i in tqdm(range(len(paths)), desc="reading files", unit="file", leave=False,
+                  disable=None if progress is None else not progress):
+        raw, rows = b"", []
+        try:
+            raw = paths[i].read_bytes()
+            rows = _read_rows(raw, wheres[i], TRIAL_COLUMNS, notes)
+        except OSError as e:
+            errors[i] = f"{wheres[i]}: cannot read ({e.strerror})"
+        except DataError as e:
+            errors[i] = str(e)
+        raws.append(raw)
+        parts.append(rows)
+        if bpaths[i].is_file():
+            try:
+                braws[i] = bpaths[i].read_bytes()
+                bparts[i] = _read_rows(braws[i], str(bpaths[i]), BLOCK_COLUMNS, notes)
+            except OSError as e:
+                block_errors[i] = f"{bpaths[i]}: cannot read ({e.strerror})"
+            except DataError as e:
+                block_errors[i] = str(e)
+    for i in errors:
+        parts[i] = []
+    t, bad = _validate(parts, wheres, TRIAL_COLUMNS)
+    errors.update({f: m for f, m in bad.items() if f not in errors})
+    rule_bad = _rule_problems(t, wheres)
+    errors.update({f: m for f, m in rule_bad.items() if f not in errors})
+    t = t[~t["_file"].isin(list(errors))]
+    dup_bad = _duplicate_problems(t, wheres, ["participant", "session", "trial_in_session"],
+                                  "trial")
+    errors.update(dup_bad)
+    if errors and not skip_bad:
+        raise DataError(errors[min(errors)])
+    t = t[~t["_file"].isin(list(errors))]
+
+    # blocks: the confirmed treadmill speed per block
+    bidx = sorted(i for i in bparts if i not in errors and i not in block_errors)
+    bwheres = [str(bpaths[i]) for i in bidx]
+    b, bbad = _validate([bparts[i] for i in bidx], bwheres, BLOCK_COLUMNS)
+    for k, m in bbad.items():
+        block_errors[bidx[k]] = m
+    if block_errors and not skip_bad:
+        raise DataError(block_errors[min(block_errors)])
+    b["_trials_file"] = [bidx[k] for k in b["_file"]] if len(b) else []
+    b = b[~b["_trials_file"].isin(list(block_errors))]
+    bkeys = ["_trials_file", "participant", "session", "is_practice", "block"]
+    # a block re-run after a resume has a second row; the last one describes what ran
+    speed = b[bkeys + ["speed_actual_kmh"]].drop_duplicates(bkeys, keep="last")
+    t = t.rename(columns={"_file": "_trials_file"}).merge(speed, on=bkeys, how="left")
+
+    files: list[InputFile] = []
+    skipped: list[SkippedFile] = []
+    counts = t["_trials_file"].value_counts()
+    bcounts = b["_trials_file"].value_counts()
+    for i in range(len(paths)):
+        if i in errors:
+            skipped.append(SkippedFile(rel[i], errors[i]))
+            continue
+        files.append(InputFile(rel[i], "trials", sha256_of(raws[i]), int(counts.get(i, 0))))
+        if i in block_errors:
+            skipped.append(SkippedFile(bpaths[i].relative_to(data_dir).as_posix(),
+                                       block_errors[i]))
+        elif i in braws:
+            files.append(InputFile(bpaths[i].relative_to(data_dir).as_posix(), "blocks",
+                                   sha256_of(braws[i]), int(bcounts.get(i, 0))))
+    if t.empty and len(errors) == len(paths):
+        raise DataError(f"{data_dir}: every trial file was skipped as bad; nothing to analyse")
+    t["source_file"] = np.asarray(rel, dtype=object)[t["_trials_file"].to_numpy()]
+    t["source_file"] = t["source_file"].astype("str")
+    trials = (t.drop(columns=["_trials_file", "_row"])
+              .sort_values(SORT_KEYS, kind="stable").reset_index(drop=True))
+    return LoadedData(data_dir=data_dir, trials=trials, files=files, skipped=skipped,
+                      notes=notes)
