@@ -180,10 +180,22 @@ def run(args: argparse.Namespace) -> int:
     return run_session(config, args, data_dir, order, order_source)
 
 
-def response_device(config: Config, win, keyboard):
-    """The participant's response device named by ``response.device`` (the keyboard by default)."""
+def response_device(config: Config, win, keyboard, joystick=None):
+    """The participant's response device named by ``response.device`` (the keyboard by default).
+
+    ``joystick``: an opened pyglet joystick to use instead of ``response.joystick`` (the mock of
+    ``--simulate``).
+    """
     if config.response.device == "keyboard":
         return keyboard
+    if config.response.device == "buttons":
+        from experiment.button_device import ButtonDevice, ButtonDeviceError, open_joystick
+        try:
+            if joystick is None:
+                joystick = open_joystick(config.response.joystick)
+            return ButtonDevice(joystick, config.response.buttons, win=win)
+        except ButtonDeviceError as exc:
+            raise UsageError(str(exc)) from None
     raise UsageError(f"response.device = {config.response.device!r} is not available")
 
 
@@ -206,7 +218,11 @@ def run_session(config: Config, args, data_dir: Path, order, order_source: str) 
             keyboard = KeyboardDevice()  # the experimenter's keys, always
         except KeyboardBackendError as exc:
             raise UsageError(str(exc)) from None
-        device = response_device(config, win, keyboard)
+        gamepad = None  # --simulate with buttons: a mocked pyglet gamepad the participant presses
+        if args.simulate and config.response.device == "buttons":
+            from experiment.mock_joystick import mock_joystick
+            gamepad = mock_joystick(max(8, max(config.response.buttons.values()) + 1))
+        device = response_device(config, win, keyboard, gamepad)
         run_info = {"keyboard_backend": keyboard.backend, "response_device": device.name,
                     "versions": software_versions(),
                     "window_size_px": [int(v) for v in win.size], "command": sys.argv,
@@ -225,12 +241,14 @@ def run_session(config: Config, args, data_dir: Path, order, order_source: str) 
         logging.exp(f"run {recorder.run}: {run_info}")
         if args.simulate:
             from analysis.simulation import RTModel
-            from experiment.simulated import SimulatedParticipant, SimulationOptions
+            from experiment.simulated import (ButtonPresser, KeyInjector, SimulatedParticipant,
+                                              SimulationOptions)
             participant = SimulatedParticipant(
-                RTModel(**asdict(config.simulation)), dict(config.response.keys),
+                RTModel(**asdict(config.simulation)), config.response.response_names(),
                 np.random.default_rng([recorder.plan.seed, 7, recorder.run]), core.getTime,
                 SimulationOptions(abort_after_trials=args.sim_abort_after,
-                                  actual_speed_kmh=args.sim_speed_kmh, log_path=args.sim_log))
+                                  actual_speed_kmh=args.sim_speed_kmh, log_path=args.sim_log),
+                injector=ButtonPresser(gamepad.device, KeyInjector()) if gamepad else None)
         if args.capture_frames:
             args.capture_frames.mkdir(parents=True, exist_ok=True)
         import psutil  # a PsychoPy dependency

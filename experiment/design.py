@@ -215,6 +215,7 @@ def planned_block(config: Config, rng: np.random.Generator, *, is_practice: int,
                                d.proportion_neutral if not is_practice else 0.0, len(d.colours))
     sequence = constrained_sequence(_item_types(config.stimuli, counts), rng)[:n_trials]
     iti = rng.uniform(config.timing.iti_min_s, config.timing.iti_max_s, size=n_trials)
+    names = config.response.response_names()  # key or button name per ink, as the device reports
     trials, prev = [], ""
     for i, (word, word_colour, ink, _) in enumerate(sequence):
         congruency = ("neutral" if not word_colour
@@ -223,7 +224,7 @@ def planned_block(config: Config, rng: np.random.Generator, *, is_practice: int,
             is_practice=is_practice, block=block, condition=condition,
             block_in_condition=block_in_condition, trial_in_block=i + 1, word=word,
             word_colour=word_colour, ink=ink, congruency=congruency, prev_congruency=prev,
-            correct_key=config.response.keys[ink], iti_s=round(float(iti[i]), 4)))
+            correct_key=names[ink], iti_s=round(float(iti[i]), 4)))
         prev = congruency
     return PlannedBlock(is_practice, block, condition, block_in_condition, tuple(trials))
 

@@ -2,7 +2,9 @@
 
 Key presses are injected with XTEST (python-xlib) from a worker thread at scheduled times,
 so they travel the same path as a person's: X server -> PsychoPy keyboard backend -> the
-session. RTs come from :class:`analysis.simulation.RTModel`. No PsychoPy import: the session
+session (with ``response.device = "buttons"``, a :class:`ButtonPresser` presses a mocked pyglet
+gamepad instead and only the experimenter's keys go through X). RTs come from
+:class:`analysis.simulation.RTModel`. No PsychoPy import: the session
 passes its clock (``core.getTime``) in.
 """
 from __future__ import annotations
@@ -19,6 +21,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from analysis.simulation import RTModel
+from experiment.config import button_number
 
 # PsychoPy key names -> X keysym names, where they differ
 _KEYSYMS = {"space": "space", "escape": "Escape", "return": "Return", "backspace": "BackSpace",
@@ -54,6 +57,35 @@ class KeyInjector:
 
     def close(self) -> None:
         self._display.close()
+
+
+class ButtonPresser:
+    """Presses ``'buttonN'`` on a gamepad from the scheduler thread; other names go to ``keys``.
+
+    ``gamepad`` has ``press(n)``/``release(n)`` (``experiment.mock_joystick.MockJoystickDevice``);
+    the experimenter's keys still travel through the X server (a :class:`KeyInjector`).
+    Same ``press(name)``/``release(name)``/``hold_s`` shape as KeyInjector, for :class:`KeyScheduler`.
+    """
+
+    def __init__(self, gamepad, keys: KeyInjector, hold_s: float = 0.06):
+        self.gamepad, self.keys, self.hold_s = gamepad, keys, hold_s
+
+    def press(self, name: str) -> None:
+        number = button_number(name)
+        if number is None:
+            self.keys.press(name)
+        else:
+            self.gamepad.press(number)
+
+    def release(self, name: str) -> None:
+        number = button_number(name)
+        if number is None:
+            self.keys.release(name)
+        else:
+            self.gamepad.release(number)
+
+    def close(self) -> None:
+        self.keys.close()
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,60 @@
+"""``python -m analysis``: data folder → tables, figures and report.
+
+    python -m analysis [--data DIR] [--out DIR] [--plan FILE] [--skip-bad-files]
+
+Unusable input (a malformed or foreign data file, a bad plan, an impossible analysis) prints
+one line ``error: ...`` to stderr and exits with status 2; nothing in the data folder is
+ever written.
+"""
+from __future__ import annotations
+
+import argparse
+import shlex
+import sys
+from pathlib import Path
+
+from .cleaning import AnalysisError
+from .loader import DataError
+from .plan import PlanError, load_plan
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(
+        prog="python -m analysis",
+        description="Analyse stroop-walk trial files: tables, figures and a report.")
+    p.add_argument("--data", type=Path, default=Path("data"),
+                   help="folder searched recursively for *_trials.csv (default: data)")
+    p.add_argument("--out", type=Path, default=Path("results"),
+                   help="output folder for tables/, figures/, report.md, report.html "
+                        "(default: results)")
+    p.add_argument("--plan", type=Path, default=None,
+                   help="analysis plan TOML (default: analysis/plan.toml)")
+    p.add_argument("--skip-bad-files", action="store_true",
+                   help="leave out malformed files (listed in the report) instead of stopping")
+    p.add_argument("--no-progress", action="store_true", help="no progress bars")
+    return p.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    from .pipeline import run
+
+    command = "python -m analysis " + " ".join(
+        shlex.quote(a) for a in (sys.argv[1:] if argv is None else argv))
+    try:
+        plan = load_plan(args.plan)
+        res = run(args.data, args.out, plan, skip_bad=args.skip_bad_files,
+                  progress=False if args.no_progress else None, command=command.strip())
+    except (DataError, PlanError, AnalysisError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    for s in res.loaded.skipped:
+        print(f"skipped {s.path}: {s.reason}", file=sys.stderr)
+    print(f"wrote {args.out / 'report.md'} and report.html, "
+          f"{len(res.tables)} tables in {args.out / 'tables'}, "
+          f"{len(res.figures)} figures in {args.out / 'figures'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

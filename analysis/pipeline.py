@@ -1,0 +1,367 @@
+"""The whole analysis: data folder + plan → tables, figures, report (``python -m analysis``).
+
+:func:`run` reads and validates the data (:mod:`analysis.loader`), applies the plan's
+exclusions (:mod:`analysis.cleaning`), runs results 1–7 of the study's analysis, and writes
+``tables/`` (CSV, Markdown, LaTeX), ``figures/`` (PNG, SVG), ``report.md`` and a
+self-contained ``report.html`` into the output folder. Nothing is written to the data
+folder. Same inputs → byte-identical tables.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from . import figures as figs
+from .accuracy import accuracy_gee
+from .anova import paired_contrasts, rm_anova_table
+from .cleaning import AnalysisError, Prepared, prepare
+from .descriptives import DTE_CONVENTION, descriptives_table, dte_tables, participant_means
+from .effects import interference_baseline, interference_tables, order_effects
+from .figures import FigureFile
+from .loader import LoadedData, load_trials
+from .models import ConditionFit, adjust_p, fit_condition_lmm
+from .plan import Plan
+from .tables import Table, write_table
+
+#: The backward-vs-forward contrast the study is about (a vs b).
+KEY_CONTRAST = ("backward", "forward")
+
+
+@dataclass
+class Results:
+    """Everything :func:`run` produced, in report order."""
+    plan: Plan
+    loaded: LoadedData
+    prepared: Prepared
+    tables: list[Table] = field(default_factory=list)
+    figures: list[FigureFile] = field(default_factory=list)
+    sentences: dict[str, str] = field(default_factory=dict)   # section -> extra text
+    primary: ConditionFit | None = None
+    untrimmed: ConditionFit | None = None
+    out_dir: Path | None = None
+
+    def table(self, name: str) -> Table:
+        return next(t for t in self.tables if t.name == name)
+
+
+def _check_out_dir(data_dir: Path, out_dir: Path) -> None:
+    d, o = data_dir.resolve(), out_dir.resolve()
+    if o == d or d in o.parents:
+        raise AnalysisError(f"--out {out_dir} is inside the data folder {data_dir}; the "
+                            f"analysis never writes there: choose another output folder")
+
+
+def _pairs(conditions: tuple[str, ...]) -> list[tuple[str, str]]:
+    return [(conditions[j], conditions[i]) for i in range(len(conditions))
+            for j in range(i + 1, len(conditions))]
+
+
+def _lmm_tables(fit: ConditionFit, adjust: str) -> tuple[pd.DataFrame, pd.DataFrame,
+                                                         pd.DataFrame, pd.DataFrame]:
+    """Model summary, fixed effects (back-transformed), condition means and contrasts."""
+    f = fit.fit
+    info = [("model", f"log(rt_ms) ~ condition ({fit.reference} = reference), REML"),
+            ("random effects", {"slopes": "intercept + condition slopes by participant "
+                                "(unstructured covariance)",
+                                "uncorrelated": "intercept + condition slopes by participant, "
+                                "correlations fixed at 0",
+                                "intercept": "intercept by participant"}[fit.structure]),
+            ("fallback", fit.fallback or "none (primary structure used)"),
+            ("why", fit.fallback_reason or "—"),
+            ("observations", f.n_obs), ("participants", f.n_groups),
+            ("REML criterion", f.reml_criterion), ("converged", f.converged),
+            ("singular", f.singular), ("residual SD (log)", math.sqrt(f.scale))]
+    sd = f.re_sd
+    for name in sd.index:
+        info.append((f"random SD {name} (log)", float(sd[name])))
+    corr = f.re_corr
+    for i, a in enumerate(corr.index):
+        for b in corr.columns[i + 1:]:
+            if f.cov_re.at[a, b] != 0 or fit.structure == "slopes":
+                info.append((f"random corr {a} × {b}", float(corr.at[a, b])))
+    if f.warnings:
+        info.append(("fit warnings", " | ".join(f.warnings)))
+    info_df = pd.DataFrame(info, columns=["item", "value"])
+    info_df["value"] = [v if isinstance(v, str) else
+                        ("yes" if v else "no") if isinstance(v, (bool, np.bool_)) else
+                        str(int(v)) if isinstance(v, (int, np.integer)) else f"{v:.6g}"
+                        for v in info_df["value"]]
+
+    means = fit.condition_means()
+    fe = []
+    for c in fit.conditions:
+        if c == fit.reference:
+            m = means[means["condition"] == c].iloc[0]
+            se = float(f.bse.iloc[0])
+            fe.append({"term": f"intercept ({c})", "estimate_log": float(f.params.iloc[0]),
+                       "se": se, "z": float(f.params.iloc[0]) / se, "p": np.nan,
+                       "ratio": np.nan, "ratio_ci_low": np.nan, "ratio_ci_high": np.nan,
+                       "value_ms": m["gm_ms"], "ci_low_ms": m["ci_low_ms"],
+                       "ci_high_ms": m["ci_high_ms"]})
+            continue
+        k = fit.contrast(c, fit.reference)
+        fe.append({"term": f"{c} vs {fit.reference}", "estimate_log": k.estimate, "se": k.se,
+                   "z": k.z, "p": k.p, "ratio": k.ratio, "ratio_ci_low": k.ratio_ci_low,
+                   "ratio_ci_high": k.ratio_ci_high, "value_ms": k.ms_diff,
+                   "ci_low_ms": k.ms_ci_low, "ci_high_ms": k.ms_ci_high})
+    fe_df = pd.DataFrame(fe)
+
+    means_df = means[["condition", "gm_ms", "ci_low_ms", "ci_high_ms"]].rename(
+        columns={"gm_ms": "geometric_mean_ms"})
+
+    pw = _contrast_frame(fit, adjust)
+    return info_df, fe_df, means_df, pw
+
+
+def _contrast_frame(fit: ConditionFit, adjust: str) -> pd.DataFrame:
+    conds = fit.conditions
+    pairs = [p for p in _pairs(conds)]
+    # the study's contrast reads backward vs forward
+    pairs = [KEY_CONTRAST if set(p) == set(KEY_CONTRAST) else p for p in pairs]
+    rows = []
+    for a, b in pairs:
+        k = fit.contrast(a, b)
+        rows.append({"contrast": f"{a} vs {b}", "key": (a, b) == KEY_CONTRAST,
+                     "estimate_log": k.estimate, "se": k.se, "z": k.z, "p": k.p,
+                     "ratio": k.ratio, "ratio_ci_low": k.ratio_ci_low,
+                     "ratio_ci_high": k.ratio_ci_high, "diff_ms": k.ms_diff,
+                     "ci_low_ms": k.ms_ci_low, "ci_high_ms": k.ms_ci_high})
+    df = pd.DataFrame(rows)
+    df.insert(df.columns.get_loc("p") + 1, "p_adj", adjust_p(df["p"].to_numpy(), adjust))
+    return df
+
+
+def _fmt_p(p: float) -> str:
+    return "p < 0.001" if p < 0.001 else f"p = {p:.3f}"
+
+
+def run(data_dir: Path, out_dir: Path, plan: Plan, skip_bad: bool = False,
+        progress: bool | None = None, command: str = "") -> Results:
+    """Run the analysis; see the module docstring. Raises DataError / PlanError /
+    AnalysisError (one-line messages) on unusable input."""
+    from tqdm.auto import tqdm
+
+    from .report import write_report
+
+    data_dir, out_dir = Path(data_dir), Path(out_dir)
+    _check_out_dir(data_dir, out_dir)
+    loaded = load_trials(data_dir, skip_bad=skip_bad, progress=progress)
+    prepared = prepare(loaded.trials, plan)
+    res = Results(plan=plan, loaded=loaded, prepared=prepared, out_dir=out_dir)
+    conds, ref = prepared.conditions, prepared.reference
+    test = prepared.test
+    primary_test = test[test["primary"]]
+    valid = primary_test[primary_test["valid"]]
+    pc = plan.trials.primary_congruency
+    if valid.empty:
+        raise AnalysisError("no participant is left after the exclusions (see the plan's "
+                            "[participants] rules); nothing to analyse")
+    tables, fig_dir = res.tables, out_dir / "figures"
+    pairs = _pairs(conds)
+    pairs = [KEY_CONTRAST if set(p) == set(KEY_CONTRAST) else p for p in pairs]
+    rt_label = f"Mean RT, correct {pc} trials (ms)"
+
+    steps = ["descriptives", "primary model", "untrimmed model", "rm-ANOVA", "accuracy",
+             "interference", "dual-task effect", "order effects", "figures"]
+    bar = tqdm(steps, desc="analysis", unit="step", leave=False,
+               disable=None if progress is None else not progress)
+    for step in bar:
+        bar.set_postfix_str(step)
+        if step == "descriptives":
+            tables.append(Table("exclusions", "Exclusions",
+                                "Every removed trial and participant, by reason, in the order "
+                                "the rules were applied (trial counts per condition).",
+                                prepared.exclusions))
+            pp = prepared.participants
+            tables.append(Table("participants", "Participants",
+                                "Per participant: test trials, accuracy over all test trials, "
+                                "valid primary trials per condition and exclusion reason.",
+                                pp, in_report=len(pp) <= 60))
+            tables.append(Table("descriptives", "Descriptives by condition",
+                                f"Correct {pc} trials: participant-mean RT (mean, SD across "
+                                f"participants, mean of participant medians) with Cousineau–"
+                                f"Morey within-subject 95% CI, accuracy and timeouts.",
+                                descriptives_table(primary_test, conds)))
+        elif step == "primary model":
+            if len(conds) < 2:
+                res.sentences["primary"] = ("Only one condition is in the data, so there is "
+                                            "no condition model.")
+                continue
+            fit = fit_condition_lmm(valid, reference=ref)
+            res.primary = fit
+            info, fe, means, pw = _lmm_tables(fit, plan.contrasts.adjust)
+            tables += [
+                Table("lmm_model", "Primary model: structure and fit",
+                      "The trial-level log-RT linear mixed model, its random-effects "
+                      "structure (and fallback, if any) and fit statistics.", info),
+                Table("lmm_fixed_effects", "Primary model: fixed effects",
+                      f"Each condition vs {ref} on the log scale, back-transformed to a ratio "
+                      f"of geometric means and to milliseconds (intercept: geometric-mean RT "
+                      f"of {ref}).", fe,
+                      note="value_ms: for the intercept the geometric-mean RT of the "
+                           "reference; for a condition its difference from the reference at "
+                           "that RT (CI from the ratio CI). Wald z tests."),
+                Table("lmm_condition_means", "Primary model: condition means",
+                      "Model-estimated geometric-mean RT per condition with 95% CI.", means),
+                Table("lmm_contrasts", "Primary model: pairwise contrasts",
+                      f"Every pair of conditions, {plan.contrasts.adjust}-adjusted over all "
+                      f"pairs; key = the backward-vs-forward contrast.", pw),
+            ]
+            res.sentences["primary"] = (
+                f"Random-effects structure used: {fit.structure}"
+                + (f" (fallback; {fit.fallback_reason})." if fit.fallback else
+                   " (the pre-registered structure).")
+                + " Fallback order: intercept + correlated condition slopes → uncorrelated "
+                  "slopes → random intercept only, taking the first fit that converges and "
+                  "is not singular.")
+        elif step == "untrimmed model":
+            if res.primary is None:
+                continue
+            unt = primary_test[primary_test["rt_ok"]]
+            ufit = fit_condition_lmm(unt, reference=ref)
+            res.untrimmed = ufit
+            a = _contrast_frame(res.primary, plan.contrasts.adjust)
+            b = _contrast_frame(ufit, plan.contrasts.adjust)
+            sens = pd.DataFrame({
+                "contrast": a["contrast"],
+                "trimmed_ratio": a["ratio"], "trimmed_diff_ms": a["diff_ms"],
+                "p_adj_trimmed": a["p_adj"],
+                "untrimmed_ratio": b["ratio"], "untrimmed_ratio_ci_low": b["ratio_ci_low"],
+                "untrimmed_ratio_ci_high": b["ratio_ci_high"], "untrimmed_diff_ms": b["diff_ms"],
+                "p_adj_untrimmed": b["p_adj"]})
+            tables.append(Table(
+                "sensitivity_untrimmed", "Sensitivity: without the slow-tail rule",
+                f"The primary model's contrasts with the slow-tail rule ({prepared.trim_rule}) "
+                f"and without it ({len(unt)} instead of {len(valid)} trials, same "
+                f"participants).", sens,
+                note=f"Untrimmed model structure: {ufit.structure}."))
+        elif step == "rm-ANOVA":
+            wide = participant_means(valid).reindex(columns=list(conds)).dropna()
+            if len(conds) < 2 or len(wide) < 3:
+                res.sentences["anova"] = "Too few conditions or participants for an rm-ANOVA."
+                continue
+            tables.append(Table("rm_anova", "Repeated-measures ANOVA on participant means",
+                                "One-way rm-ANOVA of participant mean RT over conditions with "
+                                "Mauchly's sphericity test, Greenhouse–Geisser correction and "
+                                "partial eta².", rm_anova_table(wide)))
+            tables.append(Table("paired_contrasts", "Paired contrasts on participant means",
+                                f"Mean RT difference a − b (ms) with 95% CI, paired t test, "
+                                f"{plan.contrasts.adjust}-adjusted p and Cohen's dz.",
+                                paired_contrasts(wide, pairs, plan.contrasts.adjust)))
+        elif step == "accuracy":
+            acc, omni = accuracy_gee(primary_test, conds, ref)
+            tables.append(Table("accuracy_model", "Accuracy: GEE logistic model",
+                                f"Odds of a correct response on {pc} trials in each condition "
+                                f"vs {ref} (binomial GEE, exchangeable correlation within "
+                                f"participant, robust SEs; timeouts count as errors).", acc))
+            res.sentences["accuracy"] = (
+                f"Omnibus Wald test of condition: χ²({omni['df']}) = {omni['chi2']:.3f}, "
+                f"{_fmt_p(omni['p'])}." if not math.isnan(omni["chi2"]) else
+                f"Accuracy model not fitted: {omni['note']}.") + (
+                f" Note: {omni['note']}" if omni["note"] and not math.isnan(omni["chi2"]) else "")
+        elif step == "interference":
+            inter = interference_tables(test, conds, plan.contrasts.adjust)
+            if inter is None:
+                res.sentences["interference"] = (
+                    "The data hold only " + ", ".join(sorted(set(test["congruency"])))
+                    + " trials, so there is no interference score (incongruent − congruent "
+                    "or neutral) and no congruency × condition interaction to test.")
+                continue
+            base = interference_baseline(test)
+            tables.append(Table("interference", "Stroop interference by condition",
+                                "Participant-mean interference (incongruent minus congruent or "
+                                "neutral RT, ms) per condition with 95% CI, one-sample t test "
+                                "and Cohen's dz.", inter["interference"]))
+            if "interaction" in inter:
+                tables.append(Table("congruency_by_condition",
+                                    "Congruency × condition interaction",
+                                    f"rm-ANOVA of the interference scores (incongruent − "
+                                    f"{base}) across conditions, i.e. the congruency × "
+                                    f"condition interaction, with sphericity correction.",
+                                    inter["interaction"]))
+                tables.append(Table("interference_contrasts",
+                                    "Interference differences between conditions",
+                                    f"Paired differences in interference (ms) between "
+                                    f"conditions, {plan.contrasts.adjust}-adjusted, with "
+                                    f"Cohen's dz.", inter["interaction_contrasts"]))
+        elif step == "dual-task effect":
+            if len(conds) < 2:
+                continue
+            per, summary = dte_tables(primary_test, conds, ref)
+            tables.append(Table("dte_summary", "Dual-task effect on RT",
+                                f"DTE% per walking condition relative to {ref}: mean over "
+                                f"participants with 95% CI and one-sample t test against 0.",
+                                summary, note=DTE_CONVENTION))
+            tables.append(Table("dte_per_participant", "Dual-task effect per participant",
+                                f"Each participant's mean RT in {ref} and each walking "
+                                f"condition and their DTE%.", per, note=DTE_CONVENTION,
+                                in_report=len(per) <= 60))
+        elif step == "order effects":
+            checks, by_pos = order_effects(primary_test, conds)
+            tables.append(Table("order_effects", "Condition-order and block effects",
+                                "Checks that the condition effects are not order artefacts: "
+                                "position of a condition in the session, repetition of a "
+                                "condition, and condition × order group, on participant "
+                                "means.", checks))
+            tables.append(Table("rt_by_position", "Mean RT by condition and position",
+                                "Mean of participant means (ms) for each condition by the "
+                                "position at which it was run in the session.", by_pos))
+        elif step == "figures":
+            _figures(res, primary_test, valid, test, rt_label)
+    bar.close()
+    _clean_outputs(out_dir, {t.name for t in tables}, {f.name for f in res.figures})
+    for t in tables:
+        write_table(t, out_dir / "tables")
+    write_report(res, command=command)
+    return res
+
+
+def _figures(res: Results, primary_test: pd.DataFrame, valid: pd.DataFrame,
+             test: pd.DataFrame, rt_label: str) -> None:
+    p = res.prepared
+    conds, ref = p.conditions, p.reference
+    folder = res.out_dir / "figures"
+    pc = res.plan.trials.primary_congruency
+    add = lambda name, title, text, paths: res.figures.append(  # noqa: E731
+        FigureFile(name, title, text, *paths))
+    add("rt_by_condition", "RT by condition",
+        "Mean RT per condition (coloured markers, Cousineau–Morey within-subject 95% CI) with "
+        "one grey line per participant.",
+        figs.rt_by_condition(valid, conds, folder, rt_label))
+    add("rt_distributions", "RT distributions",
+        f"Distribution of valid {pc} RTs per condition after the exclusions (20 ms bins).",
+        figs.rt_distributions(valid, conds, folder, f"RT, correct {pc} trials (ms)"))
+    add("accuracy_by_condition", "Accuracy by condition",
+        "Participant accuracy (points) and mean accuracy with within-subject 95% CI per "
+        "condition; timeouts count as errors.",
+        figs.accuracy_by_condition(primary_test, conds, folder))
+    if len(conds) >= 2:
+        per, _ = dte_tables(primary_test, conds, ref)
+        walking = tuple(c for c in conds if c != ref)
+        add("dte_per_participant", "Dual-task effect per participant",
+            f"Each participant's DTE% on RT per walking condition (points, lines join a "
+            f"participant's conditions), mean with 95% CI; positive = slower than {ref}.",
+            figs.dte_per_participant(per, walking, ref, folder))
+    base = interference_baseline(test)
+    if base is not None:
+        add("interference_by_condition", "Interference by condition",
+            f"Participant interference (incongruent − {base}, ms; grey lines) and its mean "
+            f"with within-subject 95% CI per condition.",
+            figs.interference_by_condition(test[test["valid"]], conds, base, folder))
+
+
+def _clean_outputs(out_dir: Path, tables: set[str], figures: set[str]) -> None:
+    """Remove tables/figures a previous run wrote that this run does not produce (e.g. the
+    interference table after the data lost their congruent trials)."""
+    for sub, names, exts in (("tables", tables, (".csv", ".md", ".tex")),
+                             ("figures", figures, (".png", ".svg"))):
+        folder = out_dir / sub
+        if not folder.is_dir():
+            continue
+        for p in sorted(folder.iterdir()):
+            if p.is_file() and p.suffix in exts and p.stem not in names:
+                p.unlink()

@@ -1,0 +1,182 @@
+"""The analysis plan: a TOML file (default ``analysis/plan.toml``) validated into dataclasses.
+
+Every key is optional in a user's plan (missing keys take the defaults of
+``analysis/plan.toml``); unknown keys, wrong types and values outside the allowed set raise
+:class:`PlanError` with a one-line message naming the key, the value and what is allowed.
+"""
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+from .codebook import CONDITIONS, CONGRUENCY
+
+DEFAULT_PLAN_PATH = Path(__file__).with_name("plan.toml")
+TRIM_METHODS = ("none", "fixed", "sd", "mad")
+ADJUST_METHODS = ("holm", "bonferroni", "none")
+
+
+class PlanError(ValueError):
+    """An analysis plan that cannot be used; the message is one line."""
+
+
+@dataclass(frozen=True)
+class ConditionsPlan:
+    order: tuple[str, ...] = CONDITIONS
+    reference: str = "auto"
+
+
+@dataclass(frozen=True)
+class TrialsPlan:
+    primary_congruency: str = "incongruent"
+    min_rt_ms: float = 200.0
+
+
+@dataclass(frozen=True)
+class TrimmingPlan:
+    method: str = "mad"
+    k: float = 3.0
+    max_rt_ms: float = 2000.0
+
+
+@dataclass(frozen=True)
+class ParticipantsPlan:
+    min_accuracy: float = 0.8
+    min_valid_trials: int = 20
+
+
+@dataclass(frozen=True)
+class ContrastsPlan:
+    adjust: str = "holm"
+
+
+@dataclass(frozen=True)
+class ReportPlan:
+    title: str = "Stroop while standing and walking: results"
+
+
+@dataclass(frozen=True)
+class Plan:
+    conditions: ConditionsPlan = ConditionsPlan()
+    trials: TrialsPlan = TrialsPlan()
+    trimming: TrimmingPlan = TrimmingPlan()
+    participants: ParticipantsPlan = ParticipantsPlan()
+    contrasts: ContrastsPlan = ContrastsPlan()
+    report: ReportPlan = ReportPlan()
+    source: str = ""      # the TOML text the plan was read from (for the report)
+    path: str = ""        # where it was read from
+
+    def untrimmed(self) -> "Plan":
+        """The same plan without the slow-tail rule (the sensitivity analysis)."""
+        from dataclasses import replace
+        return replace(self, trimming=replace(self.trimming, method="none"))
+
+
+_TABLES = {"conditions": ConditionsPlan, "trials": TrialsPlan, "trimming": TrimmingPlan,
+           "participants": ParticipantsPlan, "contrasts": ContrastsPlan, "report": ReportPlan}
+
+
+def _type_name(v: Any) -> str:
+    return {bool: "a boolean", int: "an integer", float: "a number", str: "a string",
+            list: "an array", dict: "a table"}.get(type(v), type(v).__name__)
+
+
+def _number(key: str, v: Any, lo: float | None = None, hi: float | None = None,
+            integer: bool = False, lo_open: bool = False) -> float:
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or (integer and not isinstance(v, int)):
+        want = "an integer" if integer else "a number"
+        raise PlanError(f"plan key {key} = {v!r} is {_type_name(v)}; it must be {want}")
+    if (lo is not None and (v <= lo if lo_open else v < lo)) or (hi is not None and v > hi):
+        rng = f"{'>' if lo_open else '≥'} {lo:g}" if lo is not None else ""
+        if hi is not None:
+            rng = f"between {lo:g} and {hi:g}" if lo is not None else f"≤ {hi:g}"
+        raise PlanError(f"plan key {key} = {v!r} is out of range; it must be {rng}")
+    return v
+
+
+def _choice(key: str, v: Any, allowed: tuple[str, ...]) -> str:
+    if not isinstance(v, str) or v not in allowed:
+        raise PlanError(f"plan key {key} = {v!r} is not allowed; use one of "
+                        f"{', '.join(allowed)}")
+    return v
+
+
+def plan_from_dict(d: dict, source: str = "", path: str = "") -> Plan:
+    """Validate a parsed TOML document into a :class:`Plan` (defaults for missing keys)."""
+    unknown = [k for k in d if k not in _TABLES]
+    if unknown:
+        raise PlanError(f"plan has unknown table [{unknown[0]}]; allowed tables: "
+                        f"{', '.join(_TABLES)}")
+    parts = {}
+    for name, cls in _TABLES.items():
+        table = d.get(name, {})
+        if not isinstance(table, dict):
+            raise PlanError(f"plan key {name} must be a table ([{name}]), not "
+                            f"{_type_name(table)}")
+        allowed = [f.name for f in fields(cls)]
+        for k in table:
+            if k not in allowed:
+                raise PlanError(f"plan key {name}.{k} is unknown; [{name}] allows "
+                                f"{', '.join(allowed)}")
+        parts[name] = _validated(name, cls, table)
+    return Plan(**parts, source=source, path=path)
+
+
+def _validated(name: str, cls: type, t: dict) -> Any:
+    default = cls()
+    get = lambda k: t.get(k, getattr(default, k))  # noqa: E731
+    if cls is ConditionsPlan:
+        order = get("order")
+        if not isinstance(order, (list, tuple)) or not order:
+            raise PlanError(f"plan key conditions.order = {order!r} must be a non-empty array "
+                            f"of {', '.join(CONDITIONS)}")
+        for c in order:
+            _choice("conditions.order", c, CONDITIONS)
+        if len(set(order)) != len(order):
+            raise PlanError(f"plan key conditions.order = {order!r} repeats a condition")
+        ref = get("reference")
+        _choice("conditions.reference", ref, ("auto",) + tuple(order))
+        return ConditionsPlan(order=tuple(order), reference=ref)
+    if cls is TrialsPlan:
+        return TrialsPlan(
+            primary_congruency=_choice("trials.primary_congruency", get("primary_congruency"),
+                                       CONGRUENCY),
+            min_rt_ms=float(_number("trials.min_rt_ms", get("min_rt_ms"), 0, 10000)))
+    if cls is TrimmingPlan:
+        return TrimmingPlan(
+            method=_choice("trimming.method", get("method"), TRIM_METHODS),
+            k=float(_number("trimming.k", get("k"), 0, 100, lo_open=True)),
+            max_rt_ms=float(_number("trimming.max_rt_ms", get("max_rt_ms"), 0, 100000,
+                                    lo_open=True)))
+    if cls is ParticipantsPlan:
+        return ParticipantsPlan(
+            min_accuracy=float(_number("participants.min_accuracy", get("min_accuracy"), 0, 1)),
+            min_valid_trials=int(_number("participants.min_valid_trials",
+                                         get("min_valid_trials"), 1, None, integer=True)))
+    if cls is ContrastsPlan:
+        return ContrastsPlan(adjust=_choice("contrasts.adjust", get("adjust"), ADJUST_METHODS))
+    if cls is ReportPlan:
+        title = get("title")
+        if not isinstance(title, str) or not title.strip() or "\n" in title:
+            raise PlanError(f"plan key report.title = {title!r} must be a one-line string")
+        return ReportPlan(title=title)
+    raise AssertionError(cls)
+
+
+def load_plan(path: Path | None = None) -> Plan:
+    """Read and validate a plan file (None: the default ``analysis/plan.toml``)."""
+    path = Path(path) if path is not None else DEFAULT_PLAN_PATH
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as e:
+        raise PlanError(f"{path}: cannot read the plan ({e.strerror})") from None
+    try:
+        d = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        raise PlanError(f"{path}: not valid TOML ({e})") from None
+    try:
+        return plan_from_dict(d, source=text, path=str(path))
+    except PlanError as e:
+        raise PlanError(f"{path}: {e}") from None
