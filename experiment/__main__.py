@@ -174,6 +174,8 @@ def run(args: argparse.Namespace) -> int:
         if not args.resume:
             raise UsageError(f"participant {args.participant} session {args.session} was started "
                              f"before ('{status}', {existing.folder}); add --resume to continue it")
+        # a resumed session runs with the config it started with (device, timing, design)
+        config = load_config(existing.config)
     elif args.resume:
         raise UsageError(f"nothing to resume: no session {args.session} of {args.participant} "
                          f"under {data_dir}")

@@ -161,11 +161,15 @@ def test_escape_pauses_and_abort_keeps_the_data(tmp_path):
     sidecar = json.loads(files["_session.json"].read_text())
     assert sidecar["status"] == "aborted"
     assert [e["event"] for e in sidecar["events"]] == ["pause", "aborted"]
-    # an aborted session can be resumed to completion
-    resumed = run_session(tmp_path, "--resume")
+    # an aborted session can be resumed to completion, with the config it started with even
+    # when the command line gives none (the default would be fullscreen with 48-trial blocks)
+    cmd = [a for a in session_cmd(tmp_path, "--resume") if a not in ("--config", str(E2E_CONFIG))]
+    resumed = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=600)
     assert resumed.returncode == 0, resumed.stderr[-2000:]
     rows = read_rows(files["_trials.csv"])
     assert len(rows) == N_TRIALS
+    runs = json.loads(files["_session.json"].read_text())["runs"]
+    assert runs[1]["resumed"] is True and runs[1]["window_size_px"] == [800, 600]
 
 
 def test_killed_session_resumes_to_a_complete_duplicate_free_file(tmp_path):
