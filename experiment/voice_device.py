@@ -1,0 +1,380 @@
+"""The voice as a response device: a continuously recording microphone and the voice key.
+
+No PsychoPy import (the session passes ``core.getTime`` as ``clock``).
+
+Per trial: :meth:`VoiceDevice.reset_clock` (on the stimulus flip, via ``win.callOnFlip``)
+marks time zero; :meth:`VoiceDevice.presses` feeds the audio since then to the online voice
+key (``experiment.voicekey.OnsetTracker``, on a 2:1 decimated copy to keep it cheap) and
+returns one ``Press("voice", ...)`` once speech is confirmed (typically 40-60 ms after its
+onset), so the session may end the trial; :meth:`VoiceDevice.save_trial_audio` then writes
+the trial's audio losslessly and runs the full-rate detector on it. The authoritative RT is
+the full-rate detection on the saved file, which ``python -m experiment.voice_offline``
+reruns on a whole session.
+
+Files (all in one folder per session, :func:`audio_folder`):
+* ``<stem>_p<P>_b<BB>_t<TTT>.wav``: one trial (:func:`trial_audio_path`). Sample 0 is the
+  sample nearest the stimulus flip (``start_s``), within half a sample; its exact
+  PsychoPy-clock time is ``audio_start_s`` in the index, and sample i is at
+  ``audio_start_s + i / audio_clock_rate_hz``.
+* ``<stem>_noise_p<P>_b<BB>.wav``: the noise calibration before a block (:func:`noise_audio_path`).
+  Sample 0 is at ``audio_start_s`` (when the calibration began); its timing does not matter.
+* ``recordings.csv`` (:data:`INDEX_NAME`): one append-only, fsynced row per file written:
+  kind, trial keys, times, the noise file in force, the alignment used and the onsets.
+The WAV files hold the stream's raw samples (int16 by default): bit-exact, never rewritten.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any, Callable, Mapping, Sequence
+
+import numpy as np
+from scipy.io import wavfile
+from scipy.signal import firwin, lfilter, lfilter_zi
+
+from experiment import voicekey
+from experiment.audio_capture import AudioCaptureError, AudioRecorder, Segment
+from experiment.datafile import CsvAppender, _fsync_dir
+from experiment.responses import Press
+
+VOICE = "voice"                    # the Press name and the only response name this device reports
+INDEX_NAME = "recordings.csv"
+AUDIO_DIR_SUFFIX = "_audio"
+INDEX_COLUMNS = (
+    "kind", "file", "is_practice", "block", "trial_in_block", "trial_in_session",
+    "start_s", "end_s", "audio_start_s", "audio_rate_hz", "audio_clock_rate_hz", "n_samples",
+    "av_offset_s", "av_offset_uncertainty_us", "timing_fit_sd_ms", "overflows",
+    "noise_file", "online_rt_ms", "rt_ms", "voicing_ms", "confidence", "detector", "rms_dbfs",
+    "peak_dbfs",
+)
+
+
+class VoiceDeviceError(RuntimeError):
+    """The voice device cannot work as asked (one-line message saying what to fix)."""
+
+
+def detector_version() -> str:
+    """'voicekey-<first 12 hex of the sha256 of experiment/voicekey.py>' (changes with the code)."""
+    version = getattr(voicekey, "VERSION", None)
+    if version:
+        return f"voicekey-{version}"
+    src = Path(voicekey.__file__).read_bytes()
+    return "voicekey-" + hashlib.sha256(src).hexdigest()[:12]
+
+
+def detector_params(params: voicekey.VoiceKeyParams | None = None) -> str:
+    """The detector's parameters as compact JSON (for the files that record RTs)."""
+    return json.dumps(asdict(params or voicekey.VoiceKeyParams()), separators=(",", ":"))
+
+
+def audio_folder(session_folder: Path, stem: str) -> Path:
+    """``<participant folder>/<stem>_audio``: where a session's recordings go."""
+    return Path(session_folder) / f"{stem}{AUDIO_DIR_SUFFIX}"
+
+
+def trial_audio_path(session_folder: Path, stem: str, is_practice: int, block: int,
+                     trial_in_block: int) -> Path:
+    return audio_folder(session_folder, stem) / (
+        f"{stem}_p{int(is_practice)}_b{int(block):02d}_t{int(trial_in_block):03d}.wav")
+
+
+def noise_audio_path(session_folder: Path, stem: str, is_practice: int, block: int) -> Path:
+    return audio_folder(session_folder, stem) / f"{stem}_noise_p{int(is_practice)}_b{int(block):02d}.wav"
+
+
+def write_wav_new(path: Path, rate_hz: int, samples: np.ndarray) -> Path:
+    """Write ``samples`` to ``path`` (fsynced) without ever replacing a file; returns the path used.
+
+    If ``path`` exists (e.g. a trial recorded again after a crash), ``<name>_2.wav``,
+    ``_3`` ... is used instead.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    candidate, k = path, 1
+    while True:
+        try:
+            fh = open(candidate, "xb")
+            break
+        except FileExistsError:
+            k += 1
+            candidate = path.with_name(f"{path.stem}_{k}{path.suffix}")
+    with fh:
+        wavfile.write(fh, int(rate_hz), samples)
+        fh.flush()
+        os.fsync(fh.fileno())
+    _fsync_dir(candidate.parent)
+    return candidate
+
+
+def read_wav_float(path: Path) -> tuple[np.ndarray, int]:
+    """(mono float64 samples in +-1, rate Hz) of a WAV written here (first channel if several)."""
+    rate, data = wavfile.read(path)
+    if data.ndim > 1:
+        data = data[:, 0]
+    scale = {np.dtype("int16"): 32768.0, np.dtype("int32"): 2147483648.0}.get(data.dtype, 1.0)
+    return data.astype(np.float64) / scale, int(rate)
+
+
+def levels_dbfs(x: np.ndarray) -> tuple[float, float]:
+    """(RMS, peak) of float samples in dB re full scale (-inf for digital silence)."""
+    with np.errstate(divide="ignore"):
+        return (float(20 * np.log10(np.sqrt(np.mean(x ** 2)))) if x.size else float("-inf"),
+                float(20 * np.log10(np.max(np.abs(x)))) if x.size else float("-inf"))
+
+
+def onset_rt_ms(result_onset_s: float | None, seg_start_s: float, clock_rate_hz: float,
+                rate_hz: int, zero_s: float) -> float | None:
+    """RT (ms) from an onset found in a file (s from sample 0 at the nominal rate) and its timing.
+
+    The onset's sample index is ``onset_s * rate_hz``; its PsychoPy time is
+    ``seg_start_s + index / clock_rate_hz``; the RT is that minus ``zero_s`` (the flip).
+    """
+    if result_onset_s is None:
+        return None
+    return (seg_start_s + result_onset_s * rate_hz / clock_rate_hz - zero_s) * 1000.0
+
+
+class _Decimator:
+    """Streaming low-pass + keep-every-``factor``th sample (linear phase, state kept across chunks).
+
+    Output sample j stands for input sample ``j * factor - delay`` counted from the first input.
+    """
+
+    def __init__(self, factor: int):
+        self.factor = int(factor)
+        ntaps = 16 * self.factor + 1
+        self.taps = firwin(ntaps, 0.85 / self.factor)
+        self.delay = (ntaps - 1) // 2
+        self._zi = None
+        self._phase = 0
+
+    def process(self, x: np.ndarray) -> np.ndarray:
+        if x.size == 0:
+            return x
+        if self._zi is None:
+            self._zi = lfilter_zi(self.taps, [1.0]) * x[0]
+        y, self._zi = lfilter(self.taps, [1.0], x, zi=self._zi)
+        out = y[self._phase::self.factor]
+        self._phase = (self._phase - x.size) % self.factor
+        return out
+
+
+class VoiceDevice:
+    """Vocal responses: ``Press("voice", rt_s, t_s)`` at the detected speech onset.
+
+    ``clock``: PsychoPy's ``core.getTime`` (seconds). ``recorder``: an :class:`AudioRecorder`
+    (default: the default input device at 48 kHz, mono int16); started here if it is not
+    running. ``channel``: the microphone's channel in the recording. ``online_factor``:
+    decimation of the audio given to the online voice key (2: 48 -> 24 kHz, ~3 ms per check
+    on this machine instead of ~10 ms); ``check_every_s``: how often it runs.
+    """
+
+    name = "voice"
+    rt_source = "voice-detected"
+
+    def __init__(self, clock: Callable[[], float], recorder: AudioRecorder | None = None,
+                 channel: int = 0, online_factor: int = 2, check_every_s: float = 0.02,
+                 params: voicekey.VoiceKeyParams | None = None):
+        self.clock = clock
+        self.recorder = recorder or AudioRecorder(clock)
+        if not self.recorder.running:
+            self.recorder.start()
+        self.rate_hz = self.recorder.rate_hz
+        if self.rate_hz % online_factor or self.rate_hz // online_factor < 16000:
+            raise VoiceDeviceError(f"online_factor={online_factor} does not divide {self.rate_hz} Hz "
+                                   "into a rate of at least 16000 Hz")
+        self.channel, self.online_factor, self.check_every_s = channel, online_factor, check_every_s
+        self.params = params or voicekey.VoiceKeyParams()
+        self._noise_full: voicekey.NoiseModel | None = None
+        self._noise_online: voicekey.NoiseModel | None = None
+        self.noise_file: str = ""
+        self._t0: float | None = None
+        self._tracker: voicekey.OnsetTracker | None = None
+        self._press: Press | None = None
+        self._last_online_ms: float | None = None
+        self._index: CsvAppender | None = None
+
+    # -------------------------------------------------------------- noise models
+    def _set_noise(self, noise: np.ndarray, file: str) -> None:
+        """Noise models (full rate and online rate) from float samples at the recording rate."""
+        dec = _Decimator(self.online_factor)
+        self._noise_full = voicekey.calibrate(noise, self.rate_hz, self.params)
+        self._noise_online = voicekey.calibrate(dec.process(noise)[dec.delay // self.online_factor + 1:],
+                                                self.rate_hz // self.online_factor, self.params)
+        self.noise_file = file
+
+    def _record(self, seconds: float, while_waiting: Callable[[], None] | None) -> Segment:
+        t0 = self.clock()
+        while while_waiting is not None and self.clock() < t0 + seconds:
+            while_waiting()
+        return self.recorder.segment(t0, t0 + seconds, channel=self.channel)
+
+    def prepare_session(self, session=None, seconds: float = 2.0) -> dict:
+        """Mic check: record ``seconds`` of the room; VoiceDeviceError if it is silent or clipping.
+
+        The recording also becomes the noise model until the first :meth:`calibrate_noise`.
+        Returns the level and the recorder's clock facts for the sidecar.
+        """
+        seg = self._record(seconds, None)
+        x = seg.as_float()
+        rms, peak = levels_dbfs(x)
+        if not np.any(x != 0):
+            raise VoiceDeviceError("the microphone gives digital silence: check that it is "
+                                   "connected, selected as the input and not muted")
+        if np.mean(np.abs(x) >= 0.999) > 0.001:
+            raise VoiceDeviceError(f"the microphone clips in silence (peak {peak:.1f} dBFS): "
+                                   "lower the input gain")
+        self._set_noise(x, "")
+        return {"voice_mic_check_rms_dbfs": round(rms, 1), "voice_mic_check_peak_dbfs": round(peak, 1),
+                "voice_detector": detector_version(), **self.recorder.facts()}
+
+    def calibrate_noise(self, seconds: float, path: Path,
+                        while_waiting: Callable[[], None] | None = None) -> np.ndarray:
+        """Record ``seconds`` (>= 1; 3-5 s is best) of the participant walking in silence.
+
+        Blocks for ``seconds`` (calling ``while_waiting()`` in a loop meanwhile, e.g. to keep
+        drawing a screen), saves the raw recording to ``path`` (a new file: see
+        :func:`write_wav_new`; time zero = the call), adds it to the index, and uses it as the
+        noise model of the following trials. Returns the samples as float64, shape (n,), +-1.
+        """
+        if seconds < 1.0:
+            raise VoiceDeviceError(f"calibrate_noise: seconds={seconds} must be at least 1")
+        seg = self._record(seconds, while_waiting)
+        x = seg.as_float()
+        written = write_wav_new(path, self.rate_hz, seg.samples)
+        self._set_noise(x, written.name)
+        rms, peak = levels_dbfs(x)
+        m = _noise_keys(written.name)
+        self._append_index(written.parent, {
+            "kind": "noise", "file": written.name, **m, "start_s": seg.start_s,
+            "end_s": seg.start_s + len(x) / seg.clock_rate_hz, **self._timing(seg),
+            "noise_file": written.name, "rms_dbfs": round(rms, 2), "peak_dbfs": round(peak, 2)})
+        return x
+
+    # -------------------------------------------------------------- ResponseDevice
+    def reset_clock(self) -> None:
+        """Time zero = now (call via win.callOnFlip on the flip that shows the word)."""
+        self._t0 = self.clock()
+        self._tracker = None
+        self._press = None
+        self._last_online_ms = None
+
+    def _start_tracker(self) -> None:
+        if self._noise_online is None:
+            raise VoiceDeviceError("no noise model: call prepare_session() or calibrate_noise() "
+                                   "before the first trial")
+        self._k_feed = int(round(self.recorder.index_at(self._t0)))
+        self._cursor = self._k_feed
+        self._dec = _Decimator(self.online_factor)
+        self._tracker = voicekey.OnsetTracker(self.rate_hz // self.online_factor, self._noise_online,
+                                              self.params, check_every_s=self.check_every_s)
+
+    def presses(self, names: Sequence[str]) -> list[Press]:
+        """``[Press("voice", rt_s, t_s)]`` once speech has been detected since the flip, else [].
+
+        Reports nothing unless ``"voice"`` is in ``names``. ``rt_s``: detected onset minus
+        the flip (s); ``t_s``: the onset on PsychoPy's clock.
+        """
+        if VOICE not in names or self._t0 is None:
+            return []
+        if self._press is not None:
+            return [self._press]
+        if self._tracker is None:
+            self._start_tracker()
+        new, self._cursor = self.recorder.read(self._cursor, channel=self.channel)
+        if new.size == 0:
+            return []
+        x = new.astype(np.float64) / (32768.0 if new.dtype == np.int16 else
+                                      2147483648.0 if new.dtype == np.int32 else 1.0)
+        onset = self._tracker.feed(self._dec.process(x))
+        if onset is None:
+            return []
+        k = self._k_feed + onset * (self.rate_hz // self.online_factor) * self.online_factor \
+            - self._dec.delay
+        t = self._time_of_index(k)
+        self._press = Press(name=VOICE, rt_s=t - self._t0, t_s=t)
+        self._last_online_ms = self._press.rt_s * 1000.0
+        return [self._press]
+
+    def _time_of_index(self, k: float) -> float:
+        """PsychoPy time (s) of recording sample index ``k``."""
+        return self.recorder.time_of_index(k)
+
+    def close(self) -> None:
+        self.recorder.close()
+        if self._index is not None:
+            self._index.close()
+
+    # -------------------------------------------------------------- saving
+    def _timing(self, seg: Segment) -> dict[str, Any]:
+        unc = min(self.recorder.offsets, key=lambda o: abs(o.at_s - seg.start_s)).uncertainty_s
+        return {"audio_start_s": seg.start_s, "audio_rate_hz": seg.rate_hz,
+                "audio_clock_rate_hz": round(seg.clock_rate_hz, 4), "n_samples": len(seg.samples),
+                "av_offset_s": seg.offset_s, "av_offset_uncertainty_us": round(unc * 1e6, 1),
+                "timing_fit_sd_ms": round(seg.fit_sd_ms, 3), "overflows": seg.overflows}
+
+    def _append_index(self, folder: Path, row: Mapping[str, Any]) -> None:
+        path = Path(folder) / INDEX_NAME
+        if self._index is None or self._index.path != path:
+            if self._index is not None:
+                self._index.close()
+            self._index = CsvAppender(path, INDEX_COLUMNS)
+        full = {c: "" for c in INDEX_COLUMNS}
+        full.update({k: v for k, v in row.items() if k in full})
+        full["detector"] = detector_version()
+        self._index.append(full)
+
+    def save_trial_audio(self, path: Path, start_s: float, end_s: float,
+                         keys: Mapping[str, Any] | None = None, timeout_s: float = 2.0) -> dict:
+        """Save the audio from ``start_s`` (the stimulus flip) to ``end_s`` and detect the onset.
+
+        Waits until ``end_s`` has been captured (so call it once ``end_s`` has passed to
+        avoid a wait). Writes ``path`` (a new file, :func:`write_wav_new`), appends a row to
+        ``recordings.csv`` in its folder, and returns the facts for the trial row:
+        ``audio_file`` (name written), ``audio_start_s`` (PsychoPy time of sample 0, within
+        half a sample of ``start_s``), ``audio_clock_rate_hz`` (samples per PsychoPy second),
+        ``av_offset_s`` (stream clock minus PsychoPy clock used),
+        ``voice_rt_ms`` (full-rate detected onset minus ``start_s``, ms; None if no speech),
+        ``voice_online_rt_ms`` (what :meth:`presses` reported, ms, or None),
+        ``voice_confidence``, ``noise_file``, ``detector``, ``timing_fit_sd_ms``, ``overflows``.
+        ``keys``: is_practice, block, trial_in_block, trial_in_session (for the index).
+        """
+        if self._noise_full is None:
+            raise VoiceDeviceError("no noise model: call prepare_session() or calibrate_noise() first")
+        seg = self.recorder.segment(start_s, end_s, channel=self.channel, timeout_s=timeout_s)
+        written = write_wav_new(path, self.rate_hz, seg.samples)
+        x = seg.as_float()
+        res = voicekey.detect_onset(x, self.rate_hz, self._noise_full, self.params)
+        rt = onset_rt_ms(res.onset_s, seg.start_s, seg.clock_rate_hz, seg.rate_hz, start_s)
+        rms, peak = levels_dbfs(x)
+        timing = self._timing(seg)
+        online = self._last_online_ms if self._t0 is not None and abs(self._t0 - start_s) < 0.05 else None
+        self._append_index(written.parent, {
+            "kind": "trial", "file": written.name, **dict(keys or {}), "start_s": start_s,
+            "end_s": end_s, **timing, "noise_file": self.noise_file, "online_rt_ms": online,
+            "rt_ms": rt, "voicing_ms": (None if res.voicing_s is None else
+                                        onset_rt_ms(res.voicing_s, seg.start_s, seg.clock_rate_hz,
+                                                    seg.rate_hz, start_s)),
+            "confidence": round(res.confidence, 3), "rms_dbfs": round(rms, 2),
+            "peak_dbfs": round(peak, 2)})
+        return {"audio_file": written.name, "audio_start_s": seg.start_s,
+                "audio_clock_rate_hz": seg.clock_rate_hz, "av_offset_s": seg.offset_s,
+                "voice_rt_ms": rt, "voice_online_rt_ms": online,
+                "voice_confidence": res.confidence, "noise_file": self.noise_file,
+                "detector": detector_version(), "timing_fit_sd_ms": seg.fit_sd_ms,
+                "overflows": seg.overflows}
+
+
+def _noise_keys(name: str) -> dict[str, Any]:
+    """is_practice/block from a noise file name made by :func:`noise_audio_path` (else empty)."""
+    import re
+    m = re.search(r"_noise_p(\d)_b(\d+)", name)
+    return {"is_practice": int(m.group(1)), "block": int(m.group(2))} if m else {}
+
+
+__all__ = ["VOICE", "VoiceDevice", "VoiceDeviceError", "AudioCaptureError", "audio_folder",
+           "trial_audio_path", "noise_audio_path", "detector_version", "detector_params",
+           "read_wav_float", "onset_rt_ms", "INDEX_NAME", "INDEX_COLUMNS"]
