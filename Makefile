@@ -52,7 +52,7 @@ power: $(STAMP)
 	$(PY) -m analysis.power
 
 example: $(STAMP)
-	$(PY) -m experiment.example_data --out data/example/simulated-24
+	$(PY) -m experiment.example_data --out data/example/simulated-24 --seed 1729 --replace
 
 bench: $(STAMP)
 	$(XRUN) $(PY) -m bench

@@ -58,9 +58,9 @@ import sys
 from pathlib import Path
 from analysis.loader import load_trials
 from analysis.models import fit_condition_lmm
-from bench.analysis_speed import floor_valid_trials
+from analysis.power import valid_trials
 loaded = load_trials(Path(sys.argv[1]), progress=False)
-fit = fit_condition_lmm(floor_valid_trials(loaded.trials), reference="stand")
+fit = fit_condition_lmm(valid_trials(loaded.trials), reference="stand")
 print(fit.structure, fit.contrast("backward", "forward").p)
 """
 
@@ -73,17 +73,6 @@ class Measurement:
     peak_mb: float
     cpu_s: float
     returncode: int
-
-
-def floor_valid_trials(trials):
-    """Valid RT trials by the analysis's default plan (its own code when available)."""
-    try:
-        from analysis.power import valid_trials
-        return valid_trials(trials)
-    except ImportError:  # pragma: no cover - the plan module is missing
-        t = trials[(trials["is_practice"] == 0) & (trials["correct"] == 1)
-                   & (trials["timeout"] == 0) & (trials["rt_ms"] >= 200)]
-        return t
 
 
 def dataset(participants: int) -> Path:
@@ -181,9 +170,17 @@ def report(results: list[Measurement], checks: list[dict], profiles: dict[int, s
     for c in checks:
         lines.append(f"| {c['target']} | {c['value']} {c['unit']} | {c['limit']} {c['unit']} | "
                      f"{'PASS' if c['pass'] else 'FAIL'} |")
+    by = {(m.participants, m.what): m for m in results}
+    ratios = [f"{n}: {by[n, 'full'].cpu_s / by[n, 'floor'].cpu_s:.2f}x"
+              for n in sorted({m.participants for m in results})
+              if (n, "full") in by and (n, "floor") in by and by[n, "floor"].cpu_s > 0]
+    if ratios:
+        lines += ["", "CPU-time ratio full / floor (less sensitive to other load on the "
+                  "machine than wall time): " + ", ".join(ratios) + "."]
     if generate_s:
         lines += ["", "Dataset generation (not part of the targets): " + ", ".join(
-            f"{n}: {s:.1f} s" for n, s in sorted(generate_s.items()))]
+            f"{n}: {s:.1f} s" if s >= 0.5 else f"{n}: reused" for n, s in sorted(generate_s.items()))
+            + f". Data in `{WORK.relative_to(ROOT)}/` (gitignored)."]
     for n, text in sorted(profiles.items()):
         lines += ["", f"## Profile of the full command, {n} participants (cumulative time)", "",
                   "```", text.rstrip(), "```"]

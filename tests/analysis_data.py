@@ -30,12 +30,13 @@ def write_dataset(root: Path, n_participants: int = 6, conditions: Sequence[str]
         blocks_per_condition: int = 2, congruency_mix: Mapping[str, float] | None = None,
         practice_trials: int = 6, seed: int = 1, model: RTModel | None = None,
         window_s: float = 2.5, simulated: int = 1, with_blocks: bool = True,
-        prefix: str = "SIM") -> list[Path]:
+        prefix: str = "SIM", condition_sd_s: float = 0.0) -> list[Path]:
     """Write ``n_participants`` sessions; returns the trial-file paths.
 
     ``congruency_mix``: proportions of test trials per congruency (default all incongruent).
     Condition order cycles through all permutations of ``conditions``; each condition's
-    blocks are consecutive (e.g. stand, stand, forward, forward, ...).
+    blocks are consecutive (e.g. stand, stand, forward, forward, ...). ``condition_sd_s``:
+    SD (s) of participant × condition shifts (random condition slopes).
     """
     model = model or RTModel()
     mix = dict(congruency_mix or {"incongruent": 1.0})
@@ -51,7 +52,8 @@ def write_dataset(root: Path, n_participants: int = 6, conditions: Sequence[str]
         folder = root / pid
         folder.mkdir(parents=True, exist_ok=True)
         offset = model.participant_offset_s(rng)
-        cond_off = model.participant_condition_offsets_s(rng, list(conditions))
+        cond_off = dict(zip(conditions, rng.normal(0.0, condition_sd_s, len(conditions))
+                            if condition_sd_s > 0 else np.zeros(len(conditions))))
         plan = [(1, 1, order[0], 1, practice_trials)] if practice_trials else []
         b = 0
         for c in order:
@@ -68,7 +70,9 @@ def write_dataset(root: Path, n_participants: int = 6, conditions: Sequence[str]
             cong = np.repeat(names, counts)
             rng.shuffle(cong)
             mu = np.array([model._mu(cond, cg, offset + cond_off[cond]) for cg in cong])
-            rt_s, correct = model.responses(rng, mu, window_s)
+            rt_s = np.maximum(model.rts_s(rng, mu), 0.15)
+            correct = rng.random(n) >= model.error_rate
+            rt_s[rt_s >= window_s] = np.nan
             inks = rng.choice(INKS, size=n)
             speed = 0.0 if cond == "stand" else 2.0
             ncorrect = 0
@@ -84,7 +88,7 @@ def write_dataset(root: Path, n_participants: int = 6, conditions: Sequence[str]
                     word_colour = INKS[(INKS.index(ink) + 1 + t % 3) % 4]
                 word = word_colour.upper() if word_colour else NEUTRAL_WORDS[t % 4]
                 timeout = int(np.isnan(rt_s[t]))
-                ok = int(bool(correct[t]))
+                ok = int(bool(correct[t]) and not timeout)
                 ncorrect += ok
                 resp = "" if timeout else (KEYS[ink] if ok else KEYS[INKS[(INKS.index(ink) + 1) % 4]])
                 clock += 3.0
