@@ -9,10 +9,7 @@ passes its clock (``core.getTime``) in.
 """
 from __future__ import annotations
 
-import heapq
-import itertools
 import json
-import threading
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -21,6 +18,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from analysis.simulation import RTModel
+from experiment.scheduler import TimedScheduler
 from experiment.config import button_number
 
 # PsychoPy key names -> X keysym names, where they differ
@@ -109,53 +107,25 @@ class Injection:
 
 
 class KeyScheduler:
-    """A worker thread that presses keys at given times on ``clock`` (seconds)."""
+    """Presses keys (or buttons) at given times on ``clock`` (seconds) and logs each press."""
 
     def __init__(self, injector: KeyInjector, clock: Callable[[], float], spin_s: float = 0.002):
-        self._injector, self._clock, self._spin_s = injector, clock, spin_s
-        self._queue: list[tuple[float, int, str, str, float | None]] = []
-        self._counter = itertools.count()
-        self._cv = threading.Condition()
-        self._stop = False
+        self._injector, self._clock = injector, clock
+        self._timer = TimedScheduler(clock, spin_s, name="key-scheduler")
         self.log: list[Injection] = []
-        self._thread = threading.Thread(target=self._run, name="key-scheduler", daemon=True)
-        self._thread.start()
 
     def at(self, t_s: float, key: str, label: str, onset_s: float | None = None) -> None:
-        with self._cv:
-            heapq.heappush(self._queue, (t_s, next(self._counter), key, label, onset_s))
-            self._cv.notify()
+        self._timer.at(t_s, lambda due: self._press(due, key, label, onset_s))
 
-    def cancel_all(self) -> None:
-        with self._cv:
-            self._queue.clear()
-
-    def _run(self) -> None:
-        while True:
-            with self._cv:
-                while not self._stop and not self._queue:
-                    self._cv.wait()
-                if self._stop:
-                    return
-                t_s, _, key, label, onset = self._queue[0]
-                wait = t_s - self._clock() - self._spin_s
-                if wait > 0:
-                    self._cv.wait(timeout=wait)  # woken early by a new or earlier item
-                    continue
-                heapq.heappop(self._queue)
-            while self._clock() < t_s:  # last ~2 ms: spin for sub-millisecond timing
-                pass
-            injected = self._clock()
-            self._injector.press(key)
-            self.log.append(Injection(label, key, t_s, injected, self._clock(), onset))
-            time.sleep(self._injector.hold_s)
-            self._injector.release(key)
+    def _press(self, due_s: float, key: str, label: str, onset_s: float | None) -> None:
+        injected = self._clock()
+        self._injector.press(key)
+        self.log.append(Injection(label, key, due_s, injected, self._clock(), onset_s))
+        time.sleep(self._injector.hold_s)
+        self._injector.release(key)
 
     def stop(self) -> None:
-        with self._cv:
-            self._stop = True
-            self._cv.notify()
-        self._thread.join(timeout=2)
+        self._timer.stop()
 
 
 @dataclass(frozen=True)

@@ -20,8 +20,6 @@ No PsychoPy import.
 """
 from __future__ import annotations
 
-import heapq
-import itertools
 import os
 import shutil
 import signal
@@ -35,6 +33,8 @@ from pathlib import Path
 from typing import Callable
 
 import numpy as np
+
+from experiment.scheduler import TimedScheduler
 
 SINK = "vspk"
 TOOLS = ("pulseaudio", "pacat", "paplay", "pactl")
@@ -295,15 +295,10 @@ class SimulatedSpeaker:
     def __init__(self, audio: VirtualAudio, clock: Callable[[], float], spin_s: float = 0.002):
         self.rate_hz = audio.rate_hz
         self._play = _Playback(audio, latency_ms=10)
-        self._clock, self._spin_s = clock, spin_s
-        self._queue: list = []
-        self._counter = itertools.count()
-        self._cv = threading.Condition()
-        self._stop = False
+        self._clock = clock
+        self._timer = TimedScheduler(clock, spin_s, name="speaker")
         self.log: list[Utterance] = []
         self._busy_until = 0.0
-        self._thread = threading.Thread(target=self._run, name="speaker", daemon=True)
-        self._thread.start()
 
     def say_at(self, t_s: float, samples: np.ndarray, label: str = "", text: str = "",
                mic_gain: float = 1.0, speech_onset_s: float | None = None) -> None:
@@ -314,35 +309,17 @@ class SimulatedSpeaker:
         frames = np.zeros((len(ref), 2), dtype=np.int16)
         frames[:, 0] = to_int16(np.asarray(samples) * mic_gain)
         frames[:, 1] = ref
-        with self._cv:
-            heapq.heappush(self._queue, (t_s, next(self._counter), frames, label, text,
-                                         nz[0] / self.rate_hz, speech_onset_s))
-            self._cv.notify()
+        onset = nz[0] / self.rate_hz
+        self._timer.at(t_s, lambda due: self._say(due, frames, label, text, onset, speech_onset_s))
 
-    def _run(self) -> None:
-        while True:
-            with self._cv:
-                while not self._stop and not self._queue:
-                    self._cv.wait()
-                if self._stop:
-                    return
-                t_s = self._queue[0][0]
-                wait = t_s - self._clock() - self._spin_s
-                if wait > 0:
-                    self._cv.wait(timeout=wait)
-                    continue
-                t_s, _, frames, label, text, onset, speech = heapq.heappop(self._queue)
-            while self._clock() < t_s:
-                pass
-            called = self._clock()
-            busy = max(0.0, self._busy_until - called)
-            self._play.write(frames)
-            self._busy_until = max(called, self._busy_until) + len(frames) / self.rate_hz
-            self.log.append(Utterance(label, text, t_s, called, self._clock(), onset, speech, busy))
+    def _say(self, t_s: float, frames: np.ndarray, label: str, text: str, onset: float,
+             speech: float | None) -> None:
+        called = self._clock()
+        busy = max(0.0, self._busy_until - called)
+        self._play.write(frames)
+        self._busy_until = max(called, self._busy_until) + len(frames) / self.rate_hz
+        self.log.append(Utterance(label, text, t_s, called, self._clock(), onset, speech, busy))
 
     def close(self) -> None:
-        with self._cv:
-            self._stop = True
-            self._cv.notify()
-        self._thread.join(timeout=2)
+        self._timer.stop()
         self._play.close()
