@@ -9,10 +9,13 @@ condition and a separate 4 s noise-only calibration recording of that condition.
 noise-only recordings (no speech) for the false-alarm rate.
 
 The detector's parameters were tuned on the 'dev' split only (other voice variants, other
-seeds); the reported numbers are on the 'eval' split. Both splits use the same 12 words
-(there are no others), so the split separates voices, rates, noise and onsets, not words.
+seeds); the reported numbers are on the 'eval' split. Both splits use the same words (the
+shipped colour words are all there is), so the split separates voices, rates, pitches,
+noise conditions and onsets, not words.
 
-``main(out_dir)`` writes ``<out_dir>/voicekey.md`` and ``<out_dir>/voicekey.json``.
+``main(out_dir)`` writes ``<out_dir>/voicekey.md`` and ``<out_dir>/voicekey.json`` for the
+eval split (``python -m bench voicekey``); ``main(out_dir, "dev")`` runs the tuning split.
+espeak-ng takes ~30 ms per word here, so words are synthesised on the fly, not cached.
 """
 from __future__ import annotations
 
@@ -146,13 +149,11 @@ def evaluate(split: Split, progress: bool = True) -> dict:
             if snr == 10.0:
                 tracker = OnsetTracker(RATE_HZ, model)
                 chunk = int(0.010 * RATE_HZ)
-                decided = None
                 for k in range(0, len(x), chunk):
                     if tracker.feed(x[k:k + chunk]) is not None:
-                        decided = (k + chunk) / RATE_HZ
                         break
                 row["online_s"] = tracker.onset_s
-                row["online_decided_s"] = decided
+                row["online_decided_s"] = tracker.decided_at_s
                 online.append(row)
             rows.append(row)
         if progress:
@@ -168,7 +169,7 @@ def evaluate(split: Split, progress: bool = True) -> dict:
     if progress:
         print(file=sys.stderr)
     return {"rows": rows, "noise_only": noise_only,
-            "detect_ms_median": 1000 * float(np.median(t_detect))}
+            "timing": {"detect_ms_median": 1000 * float(np.median(t_detect))}}
 
 
 def error_stats(rows: list[dict], key: str) -> dict:
@@ -184,11 +185,15 @@ def error_stats(rows: list[dict], key: str) -> dict:
         "n": len(rows),
         "median_ms": float(np.median(ab)) if len(ab) else float("nan"),
         "p95_ms": float(np.quantile(ab, 0.95, method="higher")) if len(ab) else float("nan"),
+        "p95_detected_ms": (float(np.quantile(np.abs(fin), 0.95, method="higher"))
+                            if len(fin) else float("nan")),
         "mean_signed_ms": float(np.mean(fin)) if len(fin) else float("nan"),
         "misses": int(np.sum(~np.isfinite(err))),
         "miss_pct": 100.0 * float(np.mean(~np.isfinite(err))) if len(err) else float("nan"),
         "false_alarms": int(np.sum(fin < -1000 * EARLY_S)),
         "gross_50ms": int(np.sum(ab > 50)),
+        "early_20ms": int(np.sum(fin < -20)),
+        "late_20ms": int(np.sum(fin > 20)),
     }
 
 
@@ -219,7 +224,6 @@ def summarise(result: dict) -> dict:
         "online_vs_offline_ms_median": float(np.median(agree)) if agree else float("nan"),
         "online_vs_offline_ms_p95": float(np.quantile(agree, 0.95)) if agree else float("nan"),
     }
-    out["detect_ms_median"] = result["detect_ms_median"]
     return out
 
 
@@ -228,24 +232,41 @@ def targets(summary: dict) -> list[tuple[str, str, str, bool]]:
     s = summary["per_snr"]["10.0"]
     ours, thr = s["ours"], s["threshold"]
     ratio = thr["p95_ms"] / ours["p95_ms"] if ours["p95_ms"] > 0 else float("inf")
+    ratio_detected = (thr["p95_detected_ms"] / ours["p95_detected_ms"]
+                      if ours["p95_detected_ms"] > 0 else float("inf"))
     return [
-        ("median |error|", f"<= {TARGETS_10DB['median_ms']:.0f} ms", f"{ours['median_ms']:.1f} ms",
-         ours["median_ms"] <= TARGETS_10DB["median_ms"]),
-        ("95th percentile |error|", f"<= {TARGETS_10DB['p95_ms']:.0f} ms", f"{ours['p95_ms']:.1f} ms",
-         ours["p95_ms"] <= TARGETS_10DB["p95_ms"]),
+        ("median abs. error", f"<= {TARGETS_10DB['median_ms']:.0f} ms",
+         f"{ours['median_ms']:.1f} ms", ours["median_ms"] <= TARGETS_10DB["median_ms"]),
+        ("95th percentile abs. error", f"<= {TARGETS_10DB['p95_ms']:.0f} ms",
+         f"{ours['p95_ms']:.1f} ms", ours["p95_ms"] <= TARGETS_10DB["p95_ms"]),
         ("misses", f"<= {TARGETS_10DB['miss_pct']:.0f} %", f"{ours['miss_pct']:.1f} % ({ours['misses']}/{ours['n']})",
          ours["miss_pct"] <= TARGETS_10DB["miss_pct"]),
         ("95th percentile vs threshold key", f">= {TARGETS_10DB['p95_ratio_vs_threshold']:.0f}x smaller",
-         f"{ratio:.1f}x ({thr['p95_ms']:.1f} / {ours['p95_ms']:.1f} ms)",
-         ratio >= TARGETS_10DB["p95_ratio_vs_threshold"]),
+         f"{_fmt(ratio)}x ({_fmt(thr['p95_ms'])} / {ours['p95_ms']:.1f} ms; over detected items "
+         f"only {_fmt(ratio_detected)}x = {thr['p95_detected_ms']:.1f} / "
+         f"{ours['p95_detected_ms']:.1f} ms)",
+         min(ratio, ratio_detected) >= TARGETS_10DB["p95_ratio_vs_threshold"]),
     ]
+
+
+def _json_safe(obj):
+    """``obj`` with non-finite floats as None and numpy scalars as Python numbers."""
+    if isinstance(obj, dict):
+        return {str(k): _json_safe(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_json_safe(v) for v in obj]
+    if isinstance(obj, (float, np.floating)):
+        return float(obj) if np.isfinite(obj) else None
+    if isinstance(obj, np.integer):
+        return int(obj)
+    return obj
 
 
 def _fmt(v: float) -> str:
     return "inf" if not np.isfinite(v) else f"{v:.1f}"
 
 
-def report(summary: dict, split: Split, n_items: int, elapsed_s: float) -> str:
+def report(summary: dict, split: Split, n_items: int, timing: dict) -> str:
     lines = [
         "# Voice-key benchmark",
         "",
@@ -258,12 +279,19 @@ def report(summary: dict, split: Split, n_items: int, elapsed_s: float) -> str:
         "Detector tuned on the 'dev' split only (voice variants "
         f"{', '.join(v or 'default' for v in SPLITS['dev'].variants)}, seed {SPLITS['dev'].seed}).",
         "",
+        "Noise (`experiment.walking_noise`, a random condition per item): pink treadmill-belt "
+        "noise modulated by the step load, motor hum (45-120 Hz + harmonics) and whine "
+        "(1.5-4 kHz), footstep impacts at 1.6-2.0 Hz (thump + click, +3 to +9 dB re belt), "
+        "breath bursts (300-3000 Hz, 0.25-0.8 s every 1.5-4 s, -6 to 0 dB re belt).",
+        "",
         "SNR = 20 log10(RMS of the clean word between its first and last non-silent sample / "
         "RMS of the whole noise recording). Error = detected - true onset (true = first non-zero "
         "sample of espeak-ng's output). A miss (no onset) counts as an infinite error in the "
         f"percentiles; a false alarm is an onset more than {EARLY_S * 1000:.0f} ms early. "
-        "Threshold key: rectified amplitude, 5 ms smoothing, threshold = the loudest envelope "
-        "of the calibration recording.",
+        "Threshold key (`threshold_onset`): rectified amplitude, 5 ms smoothing, threshold = "
+        "1.3 x the loudest envelope of the calibration recording (1.3 was the best margin for "
+        "the threshold key on the dev split: lower margins trigger on footsteps and breaths, "
+        "higher ones miss words at 10 dB).",
         "",
         "## Targets (10 dB SNR, ours)",
         "",
@@ -273,20 +301,22 @@ def report(summary: dict, split: Split, n_items: int, elapsed_s: float) -> str:
     for name, req, meas, ok in targets(summary):
         lines.append(f"| {name} | {req} | {meas} | {'PASS' if ok else 'FAIL'} |")
     lines += ["", "## Per SNR", "",
-              "| SNR dB | detector | median ms | p95 ms | mean signed ms | misses | false alarms | |err| > 50 ms |",
-              "|---|---|---|---|---|---|---|---|"]
+              "| SNR dB | detector | median ms | p95 ms | p95 of detected ms | mean signed ms | "
+              "misses | false alarms | > 20 ms early / late | abs. error > 50 ms |",
+              "|---|---|---|---|---|---|---|---|---|---|"]
     for snr in SNRS_DB:
         for k, name in (("ours", "stroop-walk"), ("threshold", "threshold key")):
             s = summary["per_snr"][str(snr)][k]
             lines.append(f"| {snr:.0f} | {name} | {_fmt(s['median_ms'])} | {_fmt(s['p95_ms'])} | "
-                         f"{_fmt(s['mean_signed_ms'])} | {s['misses']}/{s['n']} | "
-                         f"{s['false_alarms']} | {s['gross_50ms']} |")
+                         f"{_fmt(s['p95_detected_ms'])} | {_fmt(s['mean_signed_ms'])} | "
+                         f"{s['misses']}/{s['n']} | {s['false_alarms']} | "
+                         f"{s['early_20ms']} / {s['late_20ms']} | {s['gross_50ms']} |")
     no = summary["noise_only"]
     lines += ["", f"Noise-only recordings (no speech): false alarms stroop-walk "
               f"{no['ours_false_alarms']}/{no['n']}, threshold key {no['threshold_false_alarms']}/{no['n']}.",
-              "", "## Error by initial phoneme (median / p95 |error| ms)", ""]
+              "", "## Error by initial phoneme (median / p95 abs. error, ms; n items)", ""]
     phonemes = sorted(next(iter(summary["by_phoneme"].values())))
-    lines.append("| SNR dB | detector | " + " | ".join(f"/{p}/ (n)" for p in phonemes) + " |")
+    lines.append("| SNR dB | detector | " + " | ".join(f"/{p}/" for p in phonemes) + " |")
     lines.append("|---|---|" + "---|" * len(phonemes))
     for snr in SNRS_DB:
         for k, name in (("ours", "stroop-walk"), ("threshold", "threshold key")):
@@ -295,6 +325,9 @@ def report(summary: dict, split: Split, n_items: int, elapsed_s: float) -> str:
                 s = summary["by_phoneme"][str(snr)][p][k]
                 cells.append(f"{_fmt(s['median_ms'])} / {_fmt(s['p95_ms'])} ({s['n']})")
             lines.append(f"| {snr:.0f} | {name} | " + " | ".join(cells) + " |")
+        lines.append(f"| {snr:.0f} | stroop-walk, errors > 20 ms early / late | " + " | ".join(
+            f"{summary['by_phoneme'][str(snr)][p]['ours']['early_20ms']} / "
+            f"{summary['by_phoneme'][str(snr)][p]['ours']['late_20ms']}" for p in phonemes) + " |")
     on = summary["online_10db"]
     lines += ["", "## Online use (10 dB, 10 ms chunks through `OnsetTracker`)", "",
               f"Decided on {on['decided']}/{on['n']} items; decision time after the true onset "
@@ -302,9 +335,10 @@ def report(summary: dict, split: Split, n_items: int, elapsed_s: float) -> str:
               f"{_fmt(on['decision_latency_ms_p95'])} ms; online onset vs offline onset "
               f"median {_fmt(on['online_vs_offline_ms_median'])} ms, p95 "
               f"{_fmt(on['online_vs_offline_ms_p95'])} ms.",
-              f"Offline `detect_onset` on a {RECORDING_S} s recording: median "
-              f"{summary['detect_ms_median']:.1f} ms per call.", "",
-              f"Run time {elapsed_s:.0f} s.", ""]
+              f"Offline `detect_onset` on a {RECORDING_S} s recording at {RATE_HZ} Hz: median "
+              f"{timing['detect_ms_median']:.0f} ms per call; whole benchmark "
+              f"{timing['elapsed_s']:.0f} s (timings vary by machine; everything else is "
+              "deterministic).", ""]
     return "\n".join(lines)
 
 
@@ -314,16 +348,18 @@ def main(out_dir: Path, split_name: str = "eval") -> Path:
     t0 = time.perf_counter()
     result = evaluate(split)
     summary = summarise(result)
-    elapsed = time.perf_counter() - t0
+    timing = dict(result["timing"], elapsed_s=time.perf_counter() - t0)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     md = out_dir / "voicekey.md"
-    md.write_text(report(summary, split, split.n_items, elapsed), encoding="utf-8")
+    md.write_text(report(summary, split, split.n_items, timing), encoding="utf-8")
     payload = {"split": split.name, "seed": split.seed, "rate_hz": RATE_HZ, "snrs_db": list(SNRS_DB),
                "targets_10db": TARGETS_10DB,
                "targets": [{"target": t, "required": r, "measured": m, "pass": ok}
                            for t, r, m, ok in targets(summary)],
-               "summary": summary, "rows": result["rows"], "noise_only": result["noise_only"]}
-    (out_dir / "voicekey.json").write_text(json.dumps(payload, indent=1, ensure_ascii=False,
-                                                      default=float) + "\n", encoding="utf-8")
+               "summary": summary, "timing": timing, "rows": result["rows"],
+               "noise_only": result["noise_only"]}
+    payload["note"] = "null stands for an infinite (a miss) or undefined value"
+    (out_dir / "voicekey.json").write_text(json.dumps(_json_safe(payload), indent=1,
+                                                      ensure_ascii=False) + "\n", encoding="utf-8")
     return md

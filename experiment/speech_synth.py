@@ -97,16 +97,6 @@ def synthesise(text: str, voice: str = "en", words_per_minute: int = 175, pitch:
                       onset_s=first / native_rate, offset_s=last / native_rate)
 
 
-def with_leading_silence(word: SpokenWord, lead_s: float) -> np.ndarray:
-    """The word's samples cut or padded with zeros so its onset falls ``lead_s`` seconds in.
-
-    The onset lands on sample ``round(lead_s * rate_hz)`` only up to the sub-sample part of
-    ``word.onset_s * rate_hz``; use :func:`place_word` when the exact onset matters.
-    """
-    samples, _ = place_word(word, lead_s)
-    return samples
-
-
 def place_word(word: SpokenWord, lead_s: float) -> tuple[np.ndarray, float]:
     """(samples, onset_s): the word shifted by whole samples so its onset is near ``lead_s``.
 

@@ -149,13 +149,10 @@ def _breaths(rng, n, rate_hz, cond: WalkingCondition):
     return out
 
 
-def walking_noise(duration_s: float, rate_hz: int, seed: int,
-                  condition: WalkingCondition = WalkingCondition()) -> np.ndarray:
-    """One realisation of walking noise: float64 array, shape (round(duration_s * rate_hz),).
-
-    Deterministic for (duration_s, rate_hz, seed, condition). Scaled so that the belt noise
-    has an RMS of 0.01 (-40 dBFS); the total RMS is higher by the hum, steps and breaths.
-    """
+def walking_noise_parts(duration_s: float, rate_hz: int, seed: int,
+                        condition: WalkingCondition = WalkingCondition()) -> dict[str, np.ndarray]:
+    """The parts of :func:`walking_noise` (same seed, same samples): 'belt', 'motor', 'steps',
+    'breaths', each float64 of shape (round(duration_s * rate_hz),); they sum to walking_noise."""
     if duration_s <= 0 or rate_hz < 8000:
         raise ValueError(f"walking_noise: duration_s={duration_s!r} must be > 0 and "
                          f"rate_hz={rate_hz!r} at least 8000")
@@ -166,7 +163,20 @@ def walking_noise(duration_s: float, rate_hz: int, seed: int,
     hum = _tone(rng, n, rate_hz, condition.hum_hz, 6, 0.004) * 10 ** (condition.hum_db / 20)
     whine = _tone(rng, n, rate_hz, condition.whine_hz, 1, 0.002) * 10 ** (condition.whine_db / 20)
     breaths = _breaths(rng, n, rate_hz, condition)
-    return 0.01 * (belt + hum + whine + steps + breaths)
+    return {"belt": 0.01 * belt, "motor": 0.01 * (hum + whine), "steps": 0.01 * steps,
+            "breaths": 0.01 * breaths}
+
+
+def walking_noise(duration_s: float, rate_hz: int, seed: int,
+                  condition: WalkingCondition = WalkingCondition()) -> np.ndarray:
+    """One realisation of walking noise: float64 array, shape (round(duration_s * rate_hz),).
+
+    Deterministic for (duration_s, rate_hz, seed, condition). Scaled so that the belt noise
+    has an RMS of about 0.01 (-40 dBFS); the total RMS is higher by the motor, steps and
+    breaths. :func:`walking_noise_parts` gives the parts separately.
+    """
+    parts = walking_noise_parts(duration_s, rate_hz, seed, condition)
+    return parts["belt"] + parts["motor"] + parts["steps"] + parts["breaths"]
 
 
 def active_rms(speech: np.ndarray) -> float:
