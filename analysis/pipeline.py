@@ -160,7 +160,7 @@ def run(data_dir: Path, out_dir: Path, plan: Plan, skip_bad: bool = False,
     if valid.empty:
         raise AnalysisError("no participant is left after the exclusions (see the plan's "
                             "[participants] rules); nothing to analyse")
-    tables, fig_dir = res.tables, out_dir / "figures"
+    tables = res.tables
     pairs = _pairs(conds)
     pairs = [KEY_CONTRAST if set(p) == set(KEY_CONTRAST) else p for p in pairs]
     rt_label = f"Mean RT, correct {pc} trials (ms)"

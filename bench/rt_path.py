@@ -22,7 +22,6 @@ from pathlib import Path
 
 import numpy as np
 
-from experiment.config import load_config
 from experiment.datafile import CsvAppender, read_rows
 from experiment.records import TRIAL_COLUMNS
 

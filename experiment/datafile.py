@@ -27,7 +27,8 @@ class DataFileError(RuntimeError):
     """A session file exists but cannot be continued (one-line message)."""
 
 
-def _fsync_dir(path: Path) -> None:
+def fsync_dir(path: Path) -> None:
+    """Make a file's creation or rename in ``path`` durable (fsync the directory)."""
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
@@ -56,7 +57,7 @@ class CsvAppender:
         self._fh = open(self.path, "a", newline="", encoding="utf-8")
         if not existed:
             self._write_line(self.columns)
-            _fsync_dir(self.path.parent)
+            fsync_dir(self.path.parent)
 
     def _check_and_repair(self) -> None:
         with open(self.path, "rb+") as fh:
@@ -115,7 +116,7 @@ def write_json_atomic(path: Path, obj: Mapping[str, Any]) -> None:
         fh.flush()
         os.fsync(fh.fileno())
     os.replace(tmp, path)
-    _fsync_dir(path.parent)
+    fsync_dir(path.parent)
 
 
 @dataclass(frozen=True)

@@ -283,8 +283,7 @@ def read_conditions_file(path: Path) -> list[PlannedTrial]:
     out = []
     with open(path, newline="", encoding="utf-8") as fh:
         for row in csv.DictReader(fh):
-            values = {k: (int(v) if types[k] in (int, "int") else
-                          float(v) if types[k] in (float, "float") else v)
+            values = {k: (int(v) if types[k] == "int" else float(v) if types[k] == "float" else v)
                       for k, v in row.items()}
             out.append(PlannedTrial(**values))
     return out

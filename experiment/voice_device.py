@@ -37,7 +37,7 @@ from scipy.signal import firwin, lfilter, lfilter_zi
 
 from experiment import voicekey
 from experiment.audio_capture import AudioCaptureError, AudioRecorder, Segment
-from experiment.datafile import CsvAppender, _fsync_dir
+from experiment.datafile import CsvAppender, fsync_dir
 from experiment.responses import Press
 
 VOICE = "voice"                    # the Press name and the only response name this device reports
@@ -105,7 +105,7 @@ def write_wav_new(path: Path, rate_hz: int, samples: np.ndarray) -> Path:
         wavfile.write(fh, int(rate_hz), samples)
         fh.flush()
         os.fsync(fh.fileno())
-    _fsync_dir(candidate.parent)
+    fsync_dir(candidate.parent)
     return candidate
 
 
