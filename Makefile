@@ -11,7 +11,7 @@ SYSTEM_PACKAGES := xvfb xauth libjack-jackd2-0 libportaudio2 espeak-ng sox pulse
 # Run under a virtual display unless there is a real one.
 XRUN := $(if $(DISPLAY),,xvfb-run -a -s "-screen 0 1280x800x24")
 
-.PHONY: setup demo test test-fast run analysis power bench example clean
+.PHONY: setup demo demo-voice test test-fast run analysis power bench example clean
 
 setup: $(STAMP)
 
@@ -34,6 +34,14 @@ demo: $(STAMP)
 	$(PY) -m analysis --data data/demo --out results/demo --plan analysis/demo_plan.toml
 	@echo "demo data:    data/demo/DEMO1/"
 	@echo "demo results: results/demo/report.md (and report.html)"
+
+demo-voice: $(STAMP)  # the demo with vocal responses through a virtual PulseAudio microphone
+	rm -rf data/demo/voice
+	$(XRUN) $(PY) -m experiment --preset demo --preset voice --simulate --participant DEMOV1 \
+	  --session 1 --data-dir data/demo/voice
+	$(PY) -m analysis --data data/demo/voice --out results/demo-voice --plan analysis/demo_plan.toml
+	@echo "demo data:    data/demo/voice/DEMOV1/ (audio in its _audio folder)"
+	@echo "demo results: results/demo-voice/report.md (and report.html)"
 
 test: $(STAMP)
 	$(XRUN) $(PY) -m pytest -q

@@ -3,7 +3,9 @@
 :func:`prepare` applies the plan's exclusion rules to the loaded trials and returns the
 test trials of the included participants with a ``valid`` flag per trial (RT analyses),
 the untrimmed flag for the sensitivity analysis, and the exclusions table counting every
-removed trial and participant by reason. RTs in **milliseconds**.
+removed trial and participant by reason. Voice trials whose accuracy code the plan's
+``voice.exclude_codes`` lists leave the RT and the accuracy analyses first (the codes are
+final here: the loader has applied the coder's codes). RTs in **milliseconds**.
 """
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from .codebook import VOICE_DEVICE
 from .plan import Plan, TrimmingPlan
 
 MAD_SCALE = 1.4826  # MAD × 1.4826 estimates the SD of a normal distribution
@@ -26,7 +29,8 @@ class Prepared:
     """``test``: test trials (practice dropped) of the included participants, every
     congruency level, with boolean columns ``rt_ok`` (correct, no timeout, RT ≥ min),
     ``valid`` (``rt_ok`` and not in the slow tail) and ``primary`` (primary congruency);
-    ``condition`` is categorical in plan order. ``participants``: one row per participant
+    ``condition`` is categorical in plan order; voice trials left out by their accuracy
+    code (plan ``voice.exclude_codes``) are not in it. ``participants``: one row per participant
     with accuracy, valid-trial counts and ``excluded`` reason ('' if included)."""
     test: pd.DataFrame
     conditions: tuple[str, ...]
@@ -85,6 +89,29 @@ def choose_conditions(trials: pd.DataFrame, plan: Plan) -> tuple[tuple[str, ...]
     return conditions, ref, note
 
 
+def voice_code_exclusions(test: pd.DataFrame, exclude_codes: tuple[str, ...]
+                          ) -> list[tuple[str, pd.Series]]:
+    """(exclusion reason, mask) per excluded accuracy code, for data with voice trials
+    ([] without any): ``unclear`` voice trials, and ``uncoded`` voice trials with speech (a
+    trial without speech is a timeout whatever its code). Frames without
+    ``response_device`` (the power simulation's) have no voice trials."""
+    if "response_device" not in test.columns:
+        return []
+    voice = test["response_device"] == VOICE_DEVICE
+    if not voice.any():
+        return []
+    code = test["accuracy_code"]
+    out = []
+    if "unclear" in exclude_codes:
+        out.append(("voice trial coded unclear (left out of RT and accuracy analyses)",
+                    voice & (code == "unclear")))
+    if "uncoded" in exclude_codes:
+        out.append(("voice trial with speech but no accuracy code, uncoded (left out of RT "
+                    "and accuracy analyses)",
+                    voice & (code == "uncoded") & (test["timeout"] == 0)))
+    return out
+
+
 def prepare(trials: pd.DataFrame, plan: Plan) -> Prepared:
     """Apply the plan's trial and participant rules (see ``analysis/plan.toml``)."""
     conditions, reference, ref_note = choose_conditions(trials, plan)
@@ -95,6 +122,10 @@ def prepare(trials: pd.DataFrame, plan: Plan) -> Prepared:
     test = all_t[~practice].copy()
     if test.empty:
         raise AnalysisError("the data hold practice trials only; nothing to analyse")
+    everyone = sorted(pd.unique(test["participant"]).tolist())
+    code_steps = voice_code_exclusions(test, plan.voice.exclude_codes)
+    for _, mask in code_steps:
+        test = test[~mask.reindex(test.index, fill_value=False)]
     tp = plan.trials
     test["primary"] = test["congruency"] == tp.primary_congruency
     timeout = test["timeout"] == 1
@@ -109,6 +140,9 @@ def prepare(trials: pd.DataFrame, plan: Plan) -> Prepared:
     # participants
     pp = test.groupby("participant", sort=True).agg(
         n_test_trials=("correct", "size"), accuracy=("correct", "mean"))
+    if len(pp) < len(everyone):   # every test trial left out by its voice code
+        pp = pp.reindex(pd.Index(everyone, name="participant"))
+        pp["n_test_trials"] = pp["n_test_trials"].fillna(0).astype("int64")
     valid_primary = test[test["valid"] & test["primary"]]
     counts = (valid_primary.groupby(["participant", "condition"], observed=False).size()
               .unstack("condition").reindex(index=pp.index, columns=list(conditions))
@@ -151,6 +185,8 @@ def prepare(trials: pd.DataFrame, plan: Plan) -> Prepared:
                      "participants_remaining": n_part})
 
     step("practice trials", all_t["is_practice"] == 1)
+    for reason, mask in code_steps:
+        step(reason, mask)
     step(f"participant accuracy < {plan.participants.min_accuracy:g} (all their test trials)",
          all_t["participant"].isin(excluded_acc), len(excluded_acc))
     step(f"participant with < {plan.participants.min_valid_trials} valid trials in a "

@@ -1,7 +1,9 @@
-"""The trial- and block-file columns the analysis reads, as ``data/README.md`` defines them.
+"""The columns of the files the analysis reads, as ``data/README.md`` defines them.
 
-The analysis never imports ``experiment``, so the codebook is restated here as data;
-``tests/test_analysis_codebook.py`` checks it against ``experiment/records.py``.
+Trial file, block file, and the coder file that the voice-coding tool writes into a
+session's audio folder. The analysis never imports ``experiment``, so the codebook is
+restated here as data; ``tests/test_analysis_codebook.py`` checks the trial and block
+columns against ``experiment/records.py``.
 """
 from __future__ import annotations
 
@@ -11,14 +13,27 @@ CONDITIONS = ("stand", "forward", "backward", "left", "right")
 CONGRUENCY = ("congruent", "incongruent", "neutral")
 INKS = ("red", "green", "blue", "yellow")
 RT_SOURCES = ("keyboard", "button", "voice-detected", "voice-corrected")
+RESPONSE_DEVICES = ("keyboard", "buttons", "voice")
+#: ``accuracy_code``: ``auto`` for keyboard and button trials (response compared with
+#: correct_response); a voice trial's code: the experimenter's key during the trial, or
+#: after the coder merge the coder's code.
+ACCURACY_CODES = ("auto", "correct", "wrong", "unclear", "uncoded")
+#: What a coder may code (the coder file's ``code``).
+CODER_CODES = ("correct", "wrong", "unclear")
+VOICE_DEVICE = "voice"
+#: The trial file's ``response`` of a voice trial with a detected speech onset.
+VOICE_RESPONSE = "voice"
+#: Coder IDs (in ``coding_<coder>.csv`` and the plan's ``voice.coder``).
+CODER_ID_PATTERN = r"[A-Za-z0-9_-]+"
 
 
 @dataclass(frozen=True)
 class Column:
     """One codebook column. ``kind``: 'str', 'int' or 'float'. ``allowed``: the only values
     a string column may take; ``minimum``/``maximum``: bounds of a numeric column;
-    ``empty_ok``: an empty cell (missing value) is allowed; ``what``: the codebook's words,
-    used in error messages."""
+    ``empty_ok``: an empty cell (missing value) is allowed; ``pattern``: a regular expression
+    every non-empty cell of a string column must match in full; ``what``: the codebook's
+    words, used in error messages."""
     name: str
     kind: str
     what: str
@@ -26,6 +41,7 @@ class Column:
     minimum: float | None = None
     maximum: float | None = None
     empty_ok: bool = False
+    pattern: str | None = None
 
 
 TRIAL_COLUMNS: tuple[Column, ...] = (
@@ -50,20 +66,32 @@ TRIAL_COLUMNS: tuple[Column, ...] = (
     Column("congruency", "str", "congruency", allowed=CONGRUENCY),
     Column("prev_congruency", "str", "congruency of trial n−1 or empty",
            allowed=CONGRUENCY, empty_ok=True),
-    Column("correct_response", "str", "key name"),
-    Column("response", "str", "key name, empty if none", empty_ok=True),
+    Column("correct_response", "str", "key name, buttonN, or for voice the ink name"),
+    Column("response", "str", "key name, buttonN or voice, empty if none", empty_ok=True),
     Column("rt_ms", "float", "milliseconds > 0, empty if no response", minimum=0,
            empty_ok=True),
     Column("correct", "int", "0 or 1", minimum=0, maximum=1),
     Column("timeout", "int", "0 or 1", minimum=0, maximum=1),
     Column("rt_source", "str", "how the RT was measured", allowed=RT_SOURCES),
-    Column("response_device", "str", "response device"),
+    Column("response_device", "str", "response device", allowed=RESPONSE_DEVICES),
     Column("fixation_onset_s", "float", "seconds", empty_ok=True),
     Column("stim_onset_s", "float", "seconds", empty_ok=True),
     Column("iti_s", "float", "seconds ≥ 0", minimum=0, empty_ok=True),
     Column("dropped_frames", "int", "≥ 0", minimum=0),
+    Column("accuracy_code", "str", "how correct was decided", allowed=ACCURACY_CODES),
+    Column("audio_file", "str", "the trial's WAV file name, empty for non-voice trials",
+           empty_ok=True),
+    Column("noise_file", "str", "the noise-calibration WAV file name, empty for non-voice "
+           "trials", empty_ok=True),
+    Column("voice_online_rt_ms", "float", "milliseconds, may be empty", empty_ok=True),
+    Column("voice_confidence", "float", "0 … 1, may be empty", minimum=0, maximum=1,
+           empty_ok=True),
     Column("timestamp", "str", "ISO 8601 time"),
 )
+#: The trial-file columns added with vocal responses (a file without them was written by an
+#: older stroop-walk).
+VOICE_TRIAL_COLUMN_NAMES = ("accuracy_code", "audio_file", "noise_file",
+                            "voice_online_rt_ms", "voice_confidence")
 
 BLOCK_COLUMNS: tuple[Column, ...] = (
     Column("participant", "str", "participant ID"),
@@ -81,5 +109,26 @@ BLOCK_COLUMNS: tuple[Column, ...] = (
     Column("ended", "str", "ISO 8601 time", empty_ok=True),
 )
 
+#: ``<participant folder>/<stem>_audio/coding_<coder>.csv``, written by the voice-coding tool:
+#: append-only; the last row for an (is_practice, block, trial_in_block) key wins.
+CODER_COLUMNS: tuple[Column, ...] = (
+    Column("coder", "str", "coder ID: letters, digits, - and _", pattern=CODER_ID_PATTERN),
+    Column("is_practice", "int", "0 or 1", minimum=0, maximum=1),
+    Column("block", "int", "block number ≥ 1", minimum=1),
+    Column("trial_in_block", "int", "≥ 1", minimum=1),
+    Column("trial_in_session", "int", "≥ 1", minimum=1),
+    Column("audio_file", "str", "the trial's WAV file name"),
+    Column("code", "str", "the coder's accuracy code", allowed=CODER_CODES),
+    Column("onset_ms", "float", "milliseconds > 0 from the stimulus flip, empty = no speech",
+           minimum=0, empty_ok=True),
+    Column("detected_rt_ms", "float", "the trial file's rt_ms when coded, may be empty",
+           minimum=0, empty_ok=True),
+    Column("onset_moved", "int", "0 or 1", minimum=0, maximum=1),
+    Column("timestamp", "str", "ISO 8601 time"),
+)
+
 TRIAL_COLUMN_NAMES = tuple(c.name for c in TRIAL_COLUMNS)
 BLOCK_COLUMN_NAMES = tuple(c.name for c in BLOCK_COLUMNS)
+CODER_COLUMN_NAMES = tuple(c.name for c in CODER_COLUMNS)
+CODER_FILE_PREFIX = "coding_"
+AUDIO_DIR_SUFFIX = "_audio"

@@ -159,6 +159,10 @@ def _order_group_check(valid: pd.DataFrame, conditions: tuple[str, ...]) -> dict
         .rename("rt_ms").reset_index()
     long["condition"] = long["condition"].astype(str)
     long["order"] = long["participant"].map(groups)
+    if len(means) - groups.reindex(means.index).nunique() < 1:
+        # no participant shares an order group: the mixed ANOVA has no error term
+        return _row(check, "—", note="every order group has a single participant: no "
+                    "within-group variance to test against")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         aov = pg.mixed_anova(data=long, dv="rt_ms", within="condition", between="order",

@@ -2,9 +2,11 @@
 
 :func:`load_trials` finds every ``*_trials.csv`` below the folder (recursively), checks
 each against the codebook (``data/README.md``; columns in :mod:`analysis.codebook`): the
-columns, each cell's type, allowed values and bounds, the timeout/RT/correct consistency
-and duplicate trials. It merges the confirmed treadmill speed (``speed_actual_kmh``) from
-the session's ``_blocks.csv`` when that file exists. Files are only read, never written.
+columns, each cell's type, allowed values and bounds, the timeout/RT/correct consistency,
+the rules of voice trials and duplicate trials. It merges the confirmed treadmill speed
+(``speed_actual_kmh``) from the session's ``_blocks.csv`` when that file exists, and
+applies one coder's hand codes from the session's audio folder to its voice trials
+(:mod:`analysis.coding`). Files are only read, never written.
 
 A bad file raises :class:`DataError` with a one-line message naming the file and row,
 unless ``skip_bad`` is set: then the file is left out and listed in ``LoadedData.skipped``.
@@ -16,13 +18,17 @@ import hashlib
 import io
 import math
 import operator
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from .codebook import BLOCK_COLUMNS, TRIAL_COLUMNS, Column
+from . import coding
+from .codebook import (BLOCK_COLUMNS, CODER_COLUMNS, CODER_FILE_PREFIX,
+                       TRIAL_COLUMNS, VOICE_DEVICE, VOICE_RESPONSE, VOICE_TRIAL_COLUMN_NAMES,
+                       Column)
 
 TRIALS_SUFFIX = "_trials.csv"
 BLOCKS_SUFFIX = "_blocks.csv"
@@ -39,7 +45,7 @@ class DataError(ValueError):
 @dataclass(frozen=True)
 class InputFile:
     path: str          # relative to the data folder, POSIX separators
-    kind: str          # 'trials' or 'blocks'
+    kind: str          # 'trials', 'blocks' or 'coding' (a coder file whose codes were used)
     sha256: str
     n_rows: int
 
@@ -55,12 +61,15 @@ class LoadedData:
     """``trials``: one row per trial of every accepted file, codebook columns with their
     types (ints int64, floats float64 — ``rt_ms`` in ms, NaN on timeouts), plus
     ``speed_actual_kmh`` (NaN without a blocks file) and ``source_file``; sorted by
-    participant, session, trial_in_session."""
+    participant, session, trial_in_session. Voice trials a coder coded carry the coder's
+    codes (``rt_source`` voice-corrected). ``voice``: per session with voice trials, how
+    they were scored (:class:`analysis.coding.VoiceCoding`), in file order."""
     data_dir: Path
     trials: pd.DataFrame
     files: list[InputFile] = field(default_factory=list)
     skipped: list[SkippedFile] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)   # things worth a line in the report
+    voice: list[coding.VoiceCoding] = field(default_factory=list)
 
     @property
     def simulated_participants(self) -> list[str]:
@@ -93,6 +102,12 @@ def _read_rows(raw: bytes, where: str, columns: tuple[Column, ...],
     header = next(reader)
     names = [c.name for c in columns]
     missing = [n for n in names if n not in header]
+    if missing and set(missing) <= set(VOICE_TRIAL_COLUMN_NAMES):
+        raise DataError(f"{where}: line 1 (header) lacks column {missing[0]}"
+                        + (f" (and {', '.join(missing[1:])})" if len(missing) > 1 else "")
+                        + ": written by an older stroop-walk (before vocal responses); add the "
+                        "columns after dropped_frames (accuracy_code = auto on keyboard and "
+                        "button rows, the others empty), see data/README.md")
     if missing:
         shown = ", ".join(missing[:5]) + (f" and {len(missing) - 5} more" if len(missing) > 5 else "")
         raise DataError(f"{where}: line 1 (header) lacks column(s) {shown}; not a stroop-walk "
@@ -161,6 +176,10 @@ def _column_problems(s: pd.Series, col: Column) -> tuple[list[tuple[np.ndarray, 
     elif col.allowed is not None:
         problems.append((~empty & ~s.isin(col.allowed).to_numpy(),
                          f"is not one of {', '.join(col.allowed)}"))
+    elif col.pattern is not None:
+        pat = re.compile(col.pattern)
+        problems.append((~empty & ~s.map(lambda x: pat.fullmatch(x) is not None).to_numpy(
+            dtype=bool), "has characters that are not allowed"))
     return [(m, w) for m, w in problems if m.any()], values
 
 
@@ -219,6 +238,26 @@ def _rule_problems(t: pd.DataFrame, wheres: list[str]) -> dict[int, str]:
         ((t["timeout"] == 1) & (t["correct"] == 1), "timeout = 1 but correct = 1"),
         (t["rt_ms"] <= 0, "rt_ms must be > 0 ms"),
     ]
+    voice = t["response_device"] == VOICE_DEVICE
+    code, timeout = t["accuracy_code"], t["timeout"] == 1
+    rules += [
+        (~voice & (code != "auto"),
+         "accuracy_code is not auto on a keyboard or button trial (only voice trials are "
+         "coded by hand)"),
+        (~voice & t["rt_source"].str.startswith("voice"),
+         "rt_source is voice-… but response_device is not voice"),
+        (voice & (code == "auto"),
+         "accuracy_code = auto on a voice trial (a voice trial is coded correct, wrong, "
+         "unclear or uncoded)"),
+        (voice & (t["rt_source"] != "voice-detected"),
+         "rt_source of a voice trial must be voice-detected in the trial file"),
+        (voice & (t["response"] != np.where(timeout, "", VOICE_RESPONSE)),
+         f"response of a voice trial must be {VOICE_RESPONSE!r} when speech was detected "
+         f"(timeout = 0) and empty otherwise"),
+        (voice & (t["correct"] != ((code == "correct") & ~timeout).astype("int64")),
+         "correct of a voice trial must be 1 exactly when accuracy_code = correct and speech "
+         "was detected (timeout = 0)"),
+    ]
     fidx = t["_file"].to_numpy()
     first: dict[int, tuple[int, str]] = {}
     for mask, msg in rules:
@@ -251,12 +290,15 @@ def _duplicate_problems(t: pd.DataFrame, wheres: list[str], keys: list[str],
     return out
 
 
-def load_trials(data_dir: Path, skip_bad: bool = False, progress: bool | None = None
-                ) -> LoadedData:
+def load_trials(data_dir: Path, skip_bad: bool = False, progress: bool | None = None,
+                coder: str = "") -> LoadedData:
     """Every ``*_trials.csv`` under ``data_dir`` (recursively, sorted by path), validated
     and concatenated. ``skip_bad``: leave bad files out (listed in ``skipped``) instead of
-    raising :class:`DataError` for the first bad file. ``progress``: tqdm bar (None: only
-    on a terminal)."""
+    raising :class:`DataError` for the first bad file (a bad coder file makes its session
+    bad). ``progress``: tqdm bar (None: only on a terminal). ``coder``: whose coder files
+    to apply to voice trials (the plan's ``voice.coder``; "" = the only coder of a session;
+    several coders in a session and none named is a :class:`DataError` even with
+    ``skip_bad``)."""
     from tqdm.auto import tqdm
 
     data_dir = Path(data_dir)
@@ -319,6 +361,12 @@ def load_trials(data_dir: Path, skip_bad: bool = False, progress: bool | None = 
         raise DataError(errors[min(errors)])
     t = t[~t["_file"].isin(list(errors))]
 
+    t, voice, coder_files = _apply_coder_files(t, paths, rel, wheres, errors, notes, coder,
+                                               data_dir)
+    if errors and not skip_bad:
+        raise DataError(errors[min(errors)])
+    t = t[~t["_file"].isin(list(errors))]
+
     # blocks: the confirmed treadmill speed per block
     bidx = sorted(i for i in bparts if i not in errors and i not in block_errors)
     bwheres = [str(bpaths[i]) for i in bidx]
@@ -349,6 +397,8 @@ def load_trials(data_dir: Path, skip_bad: bool = False, progress: bool | None = 
         elif i in braws:
             files.append(InputFile(bpaths[i].relative_to(data_dir).as_posix(), "blocks",
                                    sha256_of(braws[i]), int(bcounts.get(i, 0))))
+        if i in coder_files:
+            files.append(coder_files[i])
     if t.empty and len(errors) == len(paths):
         raise DataError(f"{data_dir}: every trial file was skipped as bad; nothing to analyse")
     t["source_file"] = np.asarray(rel, dtype=object)[t["_trials_file"].to_numpy()]
@@ -356,4 +406,87 @@ def load_trials(data_dir: Path, skip_bad: bool = False, progress: bool | None = 
     trials = (t.drop(columns=["_trials_file", "_row"])
               .sort_values(SORT_KEYS, kind="stable").reset_index(drop=True))
     return LoadedData(data_dir=data_dir, trials=trials, files=files, skipped=skipped,
-                      notes=notes)
+                      notes=notes, voice=voice)
+
+
+def _apply_coder_files(t: pd.DataFrame, paths: list[Path], rel: list[str], wheres: list[str],
+                       errors: dict[int, str], notes: list[str], wanted: str, data_dir: Path
+                       ) -> tuple[pd.DataFrame, list[coding.VoiceCoding], dict[int, InputFile]]:
+    """Find, read, check and apply the chosen coder's file of every accepted session.
+
+    ``t``: typed trial rows with ``_file``/``_row``. Problems of a coder file go into
+    ``errors`` under its trial file's index; what is worth a line in the report into
+    ``notes``. Returns the trials with the codes applied, the per-session summaries and the
+    coder files used (per trial-file index)."""
+    has_voice = set(t.loc[t["response_device"] == VOICE_DEVICE, "_file"].unique().tolist())
+    accepted = sorted(set(t["_file"].unique().tolist()))
+    chosen: dict[int, tuple[str, Path]] = {}
+    info: dict[int, dict] = {}
+    for i in accepted:
+        audio = coding.audio_dir_of(paths[i], TRIALS_SUFFIX)
+        found, badly_named = coding.coder_files(audio)
+        if badly_named:
+            errors[i] = (f"{badly_named[0]}: the coder ID in the file name is not letters, "
+                         f"digits, - and _ only; rename it {CODER_FILE_PREFIX}<coder>.csv")
+            continue
+        try:
+            who = coding.choose_coder(sorted(found), wanted)
+        except ValueError:
+            raise DataError(f"{audio}: coder files of several coders ({', '.join(sorted(found))}) "
+                            f"for session {rel[i]}; set plan key voice.coder to the coder "
+                            f"whose codes the analysis uses") from None
+        status = ""
+        if who is not None:
+            chosen[i] = (who, found[who])
+            status = f"hand-coded by {who}"
+        elif i in has_voice:
+            if wanted:
+                status = (f"not hand-coded: no {CODER_FILE_PREFIX}{wanted}.csv (plan key "
+                          f"voice.coder = {wanted!r}"
+                          + (f"; coders present: {', '.join(sorted(found))}" if found else "")
+                          + ")")
+                notes.append(f"{rel[i]}: {status}; its voice trials keep the detected onsets "
+                             f"and the experimenter's codes")
+            else:
+                status = "not hand-coded (no coder file)"
+        info[i] = {"source_file": rel[i], "coder": who or "", "status": status,
+                   "coder_file": (found[who].relative_to(data_dir).as_posix()
+                                  if who is not None else "")}
+    raws: dict[int, bytes] = {}
+    parts, cidx, cwheres = [], [], []
+    for i, (who, path) in chosen.items():
+        try:
+            raws[i] = path.read_bytes()
+            rows = _read_rows(raws[i], str(path), CODER_COLUMNS, notes)
+        except OSError as e:
+            errors[i] = f"{path}: cannot read ({e.strerror})"
+            continue
+        except DataError as e:
+            errors[i] = str(e)
+            continue
+        parts.append(rows)
+        cidx.append(i)
+        cwheres.append(str(path))
+    c, bad = _validate(parts, cwheres, CODER_COLUMNS)
+    for k, m in bad.items():
+        errors.setdefault(cidx[k], m)
+    c["_file"] = np.asarray(cidx, dtype="int64")[c["_file"].to_numpy()] if len(c) else \
+        c["_file"].astype("int64")
+    c = c[~c["_file"].isin(list(errors))]
+    coder_of = pd.Series({i: who for i, (who, _) in chosen.items()}, dtype=object)
+    all_wheres = {i: str(p) for i, (_, p) in chosen.items()}
+    for f, m in coding.coder_row_problems(c, t, coder_of, all_wheres, wheres).items():
+        errors.setdefault(f, m)
+    c = c[~c["_file"].isin(list(errors))]
+    last = coding.last_codes(c)
+    t, detected = coding.apply_codes(t, last)
+    for f, n in coding.detection_mismatches(last, detected, t).items():
+        notes.append(f"{info[int(f)]['coder_file']}: {n} coded trial(s) have a detected_rt_ms "
+                     f"that is not the trial file's rt_ms (coded against another detection); "
+                     f"the coder's onsets are used")
+    voice = coding.coding_summary(t[~t["_file"].isin(list(errors))], last, detected,
+                                  {i: v for i, v in info.items() if i not in errors})
+    used = {i: InputFile(info[i]["coder_file"], "coding", sha256_of(raws[i]),
+                         int((c["_file"] == i).sum()))
+            for i in chosen if i not in errors and i in raws}
+    return t, voice, used

@@ -19,6 +19,7 @@ from . import figures as figs
 from .accuracy import accuracy_gee
 from .anova import paired_contrasts, rm_anova_table
 from .cleaning import AnalysisError, Prepared, prepare
+from .codebook import ACCURACY_CODES, VOICE_DEVICE
 from .descriptives import DTE_CONVENTION, descriptives_table, dte_tables, participant_means
 from .effects import interference_baseline, interference_tables, order_effects
 from .figures import FigureFile
@@ -149,7 +150,8 @@ def run(data_dir: Path, out_dir: Path, plan: Plan, skip_bad: bool = False,
 
     data_dir, out_dir = Path(data_dir), Path(out_dir)
     _check_out_dir(data_dir, out_dir)
-    loaded = load_trials(data_dir, skip_bad=skip_bad, progress=progress)
+    loaded = load_trials(data_dir, skip_bad=skip_bad, progress=progress,
+                         coder=plan.voice.coder)
     prepared = prepare(loaded.trials, plan)
     res = Results(plan=plan, loaded=loaded, prepared=prepared, out_dir=out_dir)
     conds, ref = prepared.conditions, prepared.reference
@@ -181,6 +183,17 @@ def run(data_dir: Path, out_dir: Path, plan: Plan, skip_bad: bool = False,
                                 "Per participant: test trials, accuracy over all test trials, "
                                 "valid primary trials per condition and exclusion reason.",
                                 pp, in_report=len(pp) <= 60))
+            if loaded.voice:
+                vc = voice_coding_table(loaded)
+                tables.append(Table(
+                    "voice_coding", "Voice trials: hand coding",
+                    "Per session with vocal responses (all its trials, practice included): "
+                    "whose codes were applied, how many trials the coder corrected, how far "
+                    "the moved speech onsets moved, and the final accuracy codes.", vc,
+                    note="Shifts: |coder's onset − voice key's onset| (ms) over the moved "
+                         "onsets that have both; speech_added / speech_removed: the coder "
+                         "found speech the voice key did not / found none where it did.",
+                    in_report=len(vc) <= 60))
             tables.append(Table("descriptives", "Descriptives by condition",
                                 f"Correct {pc} trials: participant-mean RT (mean, SD across "
                                 f"participants, mean of participant medians) with Cousineau–"
@@ -318,6 +331,29 @@ def run(data_dir: Path, out_dir: Path, plan: Plan, skip_bad: bool = False,
         write_table(t, out_dir / "tables")
     write_report(res, command=command)
     return res
+
+
+def voice_coding_table(loaded: LoadedData) -> pd.DataFrame:
+    """One row per session with voice trials: the coder summary of the loader
+    (:class:`analysis.coding.VoiceCoding`) and the count of each final accuracy code."""
+    t = loaded.trials
+    t = t[t["response_device"] == VOICE_DEVICE]
+    codes = (t.groupby(["source_file", "accuracy_code"]).size().unstack(fill_value=0)
+             .reindex(columns=list(ACCURACY_CODES[1:]), fill_value=0))
+    rows = []
+    for v in loaded.voice:
+        row = {"participant": v.participant, "session": v.session, "file": v.source_file,
+               "voice_trials": v.voice_trials, "coder": v.coder or "—",
+               "hand_corrected": v.hand_corrected, "onsets_moved": v.onsets_moved,
+               "mean_abs_shift_ms": v.mean_abs_shift_ms,
+               "median_abs_shift_ms": v.median_abs_shift_ms,
+               "speech_added": v.speech_added, "speech_removed": v.speech_removed}
+        for c in ACCURACY_CODES[1:]:
+            row[f"code_{c}"] = int(codes.at[v.source_file, c]) if v.source_file in codes.index \
+                else 0
+        row["status"] = v.status
+        rows.append(row)
+    return pd.DataFrame(rows)
 
 
 def _figures(res: Results, primary_test: pd.DataFrame, valid: pd.DataFrame,

@@ -6,16 +6,19 @@ Every key is optional in a user's plan (missing keys take the defaults of
 """
 from __future__ import annotations
 
+import re
 import tomllib
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
-from .codebook import CONDITIONS, CONGRUENCY
+from .codebook import CODER_ID_PATTERN, CONDITIONS, CONGRUENCY
 
 DEFAULT_PLAN_PATH = Path(__file__).with_name("plan.toml")
 TRIM_METHODS = ("none", "fixed", "sd", "mad")
 ADJUST_METHODS = ("holm", "bonferroni", "none")
+#: Accuracy codes whose voice trials may be left out of the RT and accuracy analyses.
+EXCLUDABLE_CODES = ("unclear", "uncoded")
 
 
 class PlanError(ValueError):
@@ -53,6 +56,12 @@ class ContrastsPlan:
 
 
 @dataclass(frozen=True)
+class VoicePlan:
+    coder: str = ""
+    exclude_codes: tuple[str, ...] = EXCLUDABLE_CODES
+
+
+@dataclass(frozen=True)
 class ReportPlan:
     title: str = "Stroop while standing and walking: results"
 
@@ -64,6 +73,7 @@ class Plan:
     trimming: TrimmingPlan = TrimmingPlan()
     participants: ParticipantsPlan = ParticipantsPlan()
     contrasts: ContrastsPlan = ContrastsPlan()
+    voice: VoicePlan = VoicePlan()
     report: ReportPlan = ReportPlan()
     source: str = ""      # the TOML text the plan was read from (for the report)
     path: str = ""        # where it was read from
@@ -75,7 +85,8 @@ class Plan:
 
 
 _TABLES = {"conditions": ConditionsPlan, "trials": TrialsPlan, "trimming": TrimmingPlan,
-           "participants": ParticipantsPlan, "contrasts": ContrastsPlan, "report": ReportPlan}
+           "participants": ParticipantsPlan, "contrasts": ContrastsPlan, "voice": VoicePlan,
+           "report": ReportPlan}
 
 
 def _type_name(v: Any) -> str:
@@ -157,6 +168,22 @@ def _validated(name: str, cls: type, t: dict) -> Any:
                                          get("min_valid_trials"), 1, None, integer=True)))
     if cls is ContrastsPlan:
         return ContrastsPlan(adjust=_choice("contrasts.adjust", get("adjust"), ADJUST_METHODS))
+    if cls is VoicePlan:
+        coder = get("coder")
+        if not isinstance(coder, str) or (coder and not re.fullmatch(CODER_ID_PATTERN, coder)):
+            raise PlanError(f"plan key voice.coder = {coder!r} is not allowed; use \"\" (the "
+                            f"only coder of each session) or a coder ID (letters, digits, - "
+                            f"and _)")
+        codes = get("exclude_codes")
+        if not isinstance(codes, (list, tuple)):
+            raise PlanError(f"plan key voice.exclude_codes = {codes!r} must be an array of "
+                            f"{', '.join(EXCLUDABLE_CODES)} (or [])")
+        for c in codes:
+            _choice("voice.exclude_codes", c, EXCLUDABLE_CODES)
+        if len(set(codes)) != len(codes):
+            raise PlanError(f"plan key voice.exclude_codes = {codes!r} repeats a code")
+        return VoicePlan(coder=coder, exclude_codes=tuple(c for c in EXCLUDABLE_CODES
+                                                          if c in codes))
     if cls is ReportPlan:
         title = get("title")
         if not isinstance(title, str) or not title.strip() or "\n" in title:

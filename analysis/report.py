@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from .codebook import RT_SOURCES
 from .tables import Table, to_markdown
 
 if TYPE_CHECKING:
@@ -61,6 +62,43 @@ def simulated_banner(trials: pd.DataFrame) -> str:
                 f"(`simulated` = 1): these results describe the simulator, not people.")
     return (f"> **WARNING: CONTAINS SIMULATED DATA** — {n_sim} of {n} participants are "
             f"simulated (`simulated` = 1) and are analysed together with real ones.")
+
+
+def rt_sources_sentence(res: "Results") -> str:
+    """How the RTs of the primary RT analysis were measured: trials per ``rt_source``."""
+    p = res.prepared
+    valid = p.test[p.test["valid"] & p.test["primary"]]
+    counts = valid["rt_source"].value_counts()
+    n = int(counts.sum())
+    parts = [f"{src} {int(counts[src])} ({100 * counts[src] / n:.1f}%)"
+             for src in RT_SOURCES if src in counts.index]
+    return (f"RT sources of the {n} trials in the primary RT analysis: " + ", ".join(parts)
+            + "." if n else "No trial is in the primary RT analysis.")
+
+
+def voice_sentence(res: "Results") -> str:
+    """'' without voice trials; else how voice trials were scored and which codes left."""
+    if not res.loaded.voice:
+        return ""
+    vp = res.plan.voice
+    n = len(res.loaded.voice)
+    coded = sum(1 for v in res.loaded.voice if v.coder)
+    who = (f"the coder named by plan key voice.coder ({vp.coder})" if vp.coder else
+           "each session's only coder (plan key voice.coder unset)")
+    what = {"unclear": "voice trials coded unclear",
+            "uncoded": "uncoded voice trials with speech (an uncoded trial without speech is "
+                       "a timeout)"}
+    left = [what[c] for c in vp.exclude_codes]
+    kept = [c for c in what if c not in vp.exclude_codes]
+    return (f"Vocal responses in {n} session(s): the RT is the speech onset from the stimulus "
+            f"flip and the accuracy the trial's code. In {coded} of them the codes of {who} "
+            f"replace the voice key's onset and the experimenter's code for the trials they "
+            f"code (`voice-corrected`); other voice trials keep the detected onset "
+            f"(`voice-detected`) and the experimenter's code."
+            + (f" Left out of the RT and accuracy analyses (see the exclusions table): "
+               f"{'; '.join(left)}." if left else "")
+            + (f" Voice trials with accuracy code {' or '.join(kept)} count as errors."
+               if kept else ""))
 
 
 def _p(p: float) -> str:
@@ -124,8 +162,14 @@ def build_markdown(res: "Results", command: str = "") -> str:
             f"rule ({p.trim_rule}). Participants are excluded with accuracy below "
             f"{res.plan.participants.min_accuracy:g} or fewer than "
             f"{res.plan.participants.min_valid_trials} valid trials in any condition.", ""]
-    for t in ("exclusions", "participants"):
-        out += table_md(res.table(t))
+    out += [rt_sources_sentence(res), ""]
+    voice = voice_sentence(res)
+    if voice:
+        out += [voice, ""]
+    names = {t.name for t in res.tables}
+    for t in ("exclusions", "participants", "voice_coding"):
+        if t in names:
+            out += table_md(res.table(t))
     excl = p.participants[p.participants["excluded"] != ""]
     if len(excl):
         out += ["Excluded participants: " + "; ".join(
@@ -136,7 +180,6 @@ def build_markdown(res: "Results", command: str = "") -> str:
     if res.loaded.notes:
         out += ["Notes on the input files:", ""] + [f"- {n}" for n in res.loaded.notes] + [""]
 
-    names = {t.name for t in res.tables}
     for heading, tables, figures, key in SECTIONS:
         out += [f"## {heading}", ""]
         n_before = len(out)

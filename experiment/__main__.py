@@ -49,7 +49,11 @@ def build_parser() -> argparse.ArgumentParser:
                      help="pause on trial N of this run and abort the session")
     sim.add_argument("--sim-speed-kmh", type=float, metavar="KMH",
                      help="type this actual speed on every block-end screen")
-    sim.add_argument("--sim-log", type=Path, help="write every injected key press here (JSON lines)")
+    sim.add_argument("--sim-log", type=Path,
+                     help="write every injected key press (and spoken word) here (JSON lines)")
+    sim.add_argument("--sim-snr-db", type=float, default=20.0, metavar="DB",
+                     help="voice: level of the spoken words over the simulated walking noise "
+                     "(default 20 dB)")
     sim.add_argument("--capture-frames", type=Path, metavar="DIR",
                      help="save each trial's stimulus frame as PNG (testing)")
     return p
@@ -182,12 +186,28 @@ def run(args: argparse.Namespace) -> int:
     return run_session(config, args, data_dir, order, order_source)
 
 
-def response_device(config: Config, win, keyboard, joystick=None):
+def response_device(config: Config, win, keyboard, joystick=None, audio_channels: int = 1):
     """The participant's response device named by ``response.device`` (the keyboard by default).
 
     ``joystick``: an opened pyglet joystick to use instead of ``response.joystick`` (the mock of
-    ``--simulate``).
+    ``--simulate``). ``audio_channels``: voice: channels to record at least (the simulated
+    microphone has 2: the microphone and the speaker's clean reference, recorded as the
+    index's ``reference_rt_ms``).
     """
+    if config.response.device == "voice":
+        from psychopy import core
+
+        from experiment.audio_capture import AudioCaptureError, AudioRecorder
+        from experiment.voice_device import VoiceDevice, VoiceDeviceError
+        v = config.voice
+        try:
+            recorder = AudioRecorder(core.getTime, device=input_device(v.input_device),
+                                     rate_hz=v.sample_rate_hz,
+                                     channels=max(v.channel + 1, audio_channels))
+            return VoiceDevice(core.getTime, recorder=recorder, channel=v.channel,
+                               reference_channel=v.channel + 1 if audio_channels > 1 else None)
+        except (AudioCaptureError, VoiceDeviceError) as exc:
+            raise UsageError(f"voice.input_device = {v.input_device!r}: {exc}") from None
     if config.response.device == "keyboard":
         return keyboard
     if config.response.device == "buttons":
@@ -199,6 +219,50 @@ def response_device(config: Config, win, keyboard, joystick=None):
         except ButtonDeviceError as exc:
             raise UsageError(str(exc)) from None
     raise UsageError(f"response.device = {config.response.device!r} is not available")
+
+
+def input_device(value: str) -> str | int:
+    """``voice.input_device`` as sounddevice takes it: an index if all digits, else a name."""
+    return int(value) if value.isdigit() else value
+
+
+def simulated_voice(config: Config, audio, snr_db: float, seed: int):
+    """(SimulatedVoice, BackgroundSound): espeak-ng colour names over walking noise at ``snr_db``."""
+    from experiment.simulated import SimulatedVoice
+    from experiment.speech_synth import SpeechSynthError, place_word, synthesise
+    from experiment.virtual_audio import BackgroundSound, SimulatedSpeaker
+    from experiment.walking_noise import active_rms, walking_noise
+    noise = walking_noise(20.0, audio.rate_hz, seed)
+    noise_rms = float(np.sqrt(np.mean(noise ** 2)))
+    words = {}
+    try:
+        for colour in config.design.colours:
+            spoken = synthesise(config.stimuli.colour_words[colour].lower(),
+                                voice=config.experiment.language, rate_hz=audio.rate_hz)
+            words[colour] = place_word(spoken, 0.01)
+    except SpeechSynthError as exc:
+        raise UsageError(str(exc)) from None
+    speech_rms = float(np.mean([active_rms(w) for w, _ in words.values()]))
+    gain = noise_rms * 10 ** (snr_db / 20) / speech_rms
+    background = BackgroundSound(audio, noise)
+    return SimulatedVoice(SimulatedSpeaker(audio, _clock()), words, mic_gain=gain), background
+
+
+def _clock():
+    from psychopy import core
+    return core.getTime
+
+
+def start_virtual_microphone(rate_hz: int):
+    """A private PulseAudio daemon whose null sink is the default microphone (--simulate, voice)."""
+    from experiment.virtual_audio import VirtualAudio, VirtualAudioError, missing_tools
+    if missing_tools():
+        raise UsageError(f"--simulate with response.device = 'voice' needs PulseAudio: install "
+                         f"{', '.join(missing_tools())} (apt-get install pulseaudio pulseaudio-utils)")
+    try:
+        return VirtualAudio(rate_hz=rate_hz).start()
+    except VirtualAudioError as exc:
+        raise UsageError(str(exc)) from None
 
 
 def run_session(config: Config, args, data_dir: Path, order, order_source: str) -> int:
@@ -214,7 +278,7 @@ def run_session(config: Config, args, data_dir: Path, order, order_source: str) 
 
     logging.console.setLevel(logging.WARNING)
     win = open_window(config, fullscreen=False if args.windowed else None)
-    participant = device = None
+    participant = device = audio = background = voice = None
     try:
         try:
             keyboard = KeyboardDevice()  # the experimenter's keys, always
@@ -224,7 +288,11 @@ def run_session(config: Config, args, data_dir: Path, order, order_source: str) 
         if args.simulate and config.response.device == "buttons":
             from experiment.mock_joystick import mock_joystick
             gamepad = mock_joystick(max(8, max(config.response.buttons.values()) + 1))
-        device = response_device(config, win, keyboard, gamepad)
+        simulated_voice_session = args.simulate and config.response.device == "voice"
+        if simulated_voice_session:
+            audio = start_virtual_microphone(config.voice.sample_rate_hz)
+        device = response_device(config, win, keyboard, gamepad,
+                                 audio_channels=2 if simulated_voice_session else 1)
         run_info = {"keyboard_backend": keyboard.backend, "response_device": device.name,
                     "versions": software_versions(),
                     "window_size_px": [int(v) for v in win.size], "command": sys.argv,
@@ -245,12 +313,16 @@ def run_session(config: Config, args, data_dir: Path, order, order_source: str) 
             from analysis.simulation import RTModel
             from experiment.simulated import (ButtonPresser, KeyInjector, SimulatedParticipant,
                                               SimulationOptions)
+            if simulated_voice_session:
+                voice, background = simulated_voice(config, audio, args.sim_snr_db,
+                                                    recorder.plan.seed % 2**31)
             participant = SimulatedParticipant(
                 RTModel(**asdict(config.simulation)), config.response.response_names(),
                 np.random.default_rng([recorder.plan.seed, 7, recorder.run]), core.getTime,
                 SimulationOptions(abort_after_trials=args.sim_abort_after,
                                   actual_speed_kmh=args.sim_speed_kmh, log_path=args.sim_log),
-                injector=ButtonPresser(gamepad.device, KeyInjector()) if gamepad else None)
+                injector=ButtonPresser(gamepad.device, KeyInjector()) if gamepad else None,
+                voice=voice, code_keys=dict(config.response.code_keys))
         if args.capture_frames:
             args.capture_frames.mkdir(parents=True, exist_ok=True)
         import psutil  # a PsychoPy dependency
@@ -265,8 +337,14 @@ def run_session(config: Config, args, data_dir: Path, order, order_source: str) 
     finally:
         if participant is not None:
             participant.close()
+        elif voice is not None:
+            voice.close()
         if device is not None:
             device.close()
+        if background is not None:
+            background.stop()
+        if audio is not None:
+            audio.stop()
         win.close()
     n = len(recorder.trial_rows)
     print(f"session {status}: {n} trials saved in {recorder.paths.trials}")

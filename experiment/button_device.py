@@ -23,7 +23,7 @@ from __future__ import annotations
 from typing import Callable, Mapping, Sequence
 
 from experiment.config import button_name
-from experiment.responses import Press
+from experiment.responses import DeviceDefaults, Press
 
 TIMESTAMPS = ("core.getTime() when pyglet dispatched the press (at most one frame interval "
               "after it, never before); pyglet does not pass on the kernel's event time")
@@ -66,7 +66,7 @@ def pump_pyglet_events(max_rounds: int = 8) -> None:
             return
 
 
-class ButtonDevice:
+class ButtonDevice(DeviceDefaults):
     """Button presses of one opened pyglet joystick, stamped on PsychoPy's clock.
 
     ``buttons`` maps ink colour -> button number. ``clock`` (seconds) defaults to

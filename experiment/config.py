@@ -23,7 +23,9 @@ from experiment.stimulus_set import StimulusSet, load_stimulus_set
 DEFAULT_CONFIG = Path(__file__).with_name("default.toml")
 PRESETS_DIR = Path(__file__).with_name("presets")
 LOCOMOTION_CONDITIONS = ("stand", "forward", "backward", "left", "right")
-RESPONSE_DEVICES = ("keyboard", "buttons")
+RESPONSE_DEVICES = ("keyboard", "buttons", "voice")
+ACCURACY_CODES = ("correct", "wrong", "unclear")  # experimenter codes for vocal trials
+CODE_DEFAULTS = ("uncoded", "correct")
 
 
 class ConfigError(ValueError):
@@ -75,12 +77,18 @@ class ResponseSection:
     keys: Mapping[str, str]  # ink colour -> key name
     joystick: int            # buttons: index of the joystick / gamepad (0 = the first found)
     buttons: Mapping[str, int]  # buttons: ink colour -> button number (0-based, as pyglet counts)
+    code_keys: Mapping[str, str]  # voice: experimenter's accuracy code -> key (correct, wrong, unclear)
+    code_default: str        # voice: accuracy_code of a trial without a code key (uncoded | correct)
+    code_time_s: float       # voice: the interval lasts at least this long after the word goes off
 
     def response_names(self) -> dict[str, str]:
-        """Ink colour -> the response name the session's device reports and the trial files record:
-        the key name for the keyboard, ``'buttonN'`` for buttons."""
+        """Ink colour -> the response name the trial files record as ``correct_response``:
+        the key name for the keyboard, ``'buttonN'`` for buttons, the ink name for voice
+        (what should be said; the voice device itself reports every response as 'voice')."""
         if self.device == "buttons":
             return {colour: button_name(n) for colour, n in self.buttons.items()}
+        if self.device == "voice":
+            return {colour: colour for colour in self.keys}
         return dict(self.keys)
 
 
@@ -93,6 +101,17 @@ def button_number(name: str) -> int | None:
     """The button number in a response name ('button3' -> 3), or None for any other name."""
     digits = name[len("button"):]
     return int(digits) if name.startswith("button") and digits.isdigit() else None
+
+
+@dataclass(frozen=True)
+class VoiceSection:
+    """The microphone and voice key of ``response.device = "voice"``."""
+    input_device: str        # sounddevice input device: 'default', a name fragment or an index
+    sample_rate_hz: int
+    channel: int             # the microphone's channel (0-based) in the recording
+    mic_check_s: float       # seconds of room sound checked at session start (silence/clipping)
+    noise_calibration_s: float  # seconds of silent walking recorded before every block
+    end_word_on_onset: bool  # hide the word once the online voice key hears speech
 
 
 @dataclass(frozen=True)
@@ -135,6 +154,7 @@ class Config:
     conditions: Mapping[str, ConditionSection]
     timing: TimingSection
     response: ResponseSection
+    voice: VoiceSection
     practice: PracticeSection
     display: DisplaySection
     simulation: SimulationSection
@@ -147,7 +167,7 @@ class Config:
 
 _SECTIONS = {
     "experiment": ExperimentSection, "design": DesignSection, "timing": TimingSection,
-    "response": ResponseSection, "practice": PracticeSection, "display": DisplaySection,
+    "response": ResponseSection, "voice": VoiceSection, "practice": PracticeSection, "display": DisplaySection,
     "simulation": SimulationSection,
 }
 
@@ -332,6 +352,8 @@ def _check_ranges(c: Config) -> None:
     for name in ("continue_key", "pause_key", "abort_key"):
         _require(getattr(r, name) not in keys, f"response.{name}", getattr(r, name),
                  "must differ from every response key")
+    if r.device == "voice":
+        _check_voice(c)
     _require(p.trials >= 0, "practice.trials", p.trials, "must be >= 0")
     _require(p.condition in c.conditions, "practice.condition", p.condition,
              f"allowed: {', '.join(c.conditions)}")
@@ -354,3 +376,27 @@ def _check_ranges(c: Config) -> None:
     missing = [n for n in d.conditions if n not in s.condition_shift_s]
     _require(not missing, "simulation.condition_shift_s", missing,
              "needs a shift (s) for every condition in design.conditions")
+
+
+def _check_voice(c: Config) -> None:
+    r, v = c.response, c.voice
+    _require(set(r.code_keys) == set(ACCURACY_CODES), "response.code_keys", sorted(r.code_keys),
+             f"must map exactly {', '.join(ACCURACY_CODES)} to keys")
+    codes = list(r.code_keys.values())
+    _require(len(set(codes)) == len(codes), "response.code_keys", codes, "each code needs its own key")
+    for code, key in r.code_keys.items():
+        _require(key not in (r.continue_key, r.pause_key, r.abort_key), f"response.code_keys.{code}",
+                 key, "must differ from continue_key, pause_key and abort_key")
+    _require(0.0 <= r.code_time_s <= 10.0, "response.code_time_s", r.code_time_s,
+             "must be between 0 and 10 s")
+    _require(r.code_default in CODE_DEFAULTS, "response.code_default", r.code_default,
+             f"allowed: {', '.join(CODE_DEFAULTS)}")
+    _require(v.sample_rate_hz in (32000, 44100, 48000, 88200, 96000), "voice.sample_rate_hz",
+             v.sample_rate_hz, "allowed: 32000, 44100, 48000, 88200, 96000")
+    _require(v.channel >= 0, "voice.channel", v.channel, "must be >= 0")
+    _require(1.0 <= v.noise_calibration_s <= 30.0, "voice.noise_calibration_s",
+             v.noise_calibration_s, "must be between 1 and 30 s (3-5 s is best)")
+    _require(0.5 <= v.mic_check_s <= 30.0, "voice.mic_check_s", v.mic_check_s,
+             "must be between 0.5 and 30 s")
+    _require(c.timing.response_window_s >= 1.0, "timing.response_window_s",
+             c.timing.response_window_s, "must be >= 1 s with response.device = 'voice'")

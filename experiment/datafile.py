@@ -39,6 +39,8 @@ def fsync_dir(path: Path) -> None:
 def _cell(value: Any) -> Any:
     if value is None:
         return ""
+    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
+        value = value.item()  # a numpy scalar: written as the Python number it holds
     if isinstance(value, float):
         return repr(round(value, 6))
     return value

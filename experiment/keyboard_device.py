@@ -11,7 +11,7 @@ import os
 import sys
 from typing import Sequence
 
-from experiment.responses import Press
+from experiment.responses import DeviceDefaults, Press
 
 WORKING_BACKENDS = ("ptb", "iohub")
 
@@ -27,7 +27,7 @@ def check_display() -> None:
                                    "(xvfb-run -a python -m experiment ...)")
 
 
-class KeyboardDevice:
+class KeyboardDevice(DeviceDefaults):
     """One PsychoPy keyboard, used for the participant's keys and the experimenter's."""
 
     name = "keyboard"
@@ -60,9 +60,6 @@ class KeyboardDevice:
                 self._seen[id(resp)] = Press(name=resp.name, rt_s=float(resp.rt),
                                              t_s=float(resp.tDown))
         return sorted((p for p in self._seen.values() if p.name in names), key=lambda p: p.t_s)
-
-    def prepare_session(self, session) -> dict:
-        return {}
 
     def close(self) -> None:
         pass

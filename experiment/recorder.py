@@ -29,10 +29,16 @@ def now_iso() -> str:
     return _dt.datetime.now().astimezone().isoformat(timespec="milliseconds")
 
 
-def score_response(correct_response: str, response: str) -> tuple[int, int]:
-    """(correct, timeout) for a response; an empty response is a timeout and not correct."""
+def score_response(correct_response: str, response: str, accuracy_code: str = "auto") -> tuple[int, int]:
+    """(correct, timeout) for a response; an empty response is a timeout and not correct.
+
+    ``accuracy_code`` 'auto': correct iff ``response == correct_response``; otherwise (a
+    vocal trial) the experimenter's code decides: correct iff it is 'correct'.
+    """
     timeout = int(response == "")
-    return int(not timeout and response == correct_response), timeout
+    if accuracy_code == "auto":
+        return int(not timeout and response == correct_response), timeout
+    return int(not timeout and accuracy_code == "correct"), timeout
 
 
 @dataclass(frozen=True)
@@ -55,6 +61,11 @@ class TrialOutcome:
     stim_onset_s: float
     dropped_frames: int
     rt_source: str = "keyboard"
+    accuracy_code: str = "auto"      # or the experimenter's code of a vocal trial
+    audio_file: str = ""
+    noise_file: str = ""
+    voice_online_rt_ms: float | None = None
+    voice_confidence: float | None = None
 
 
 class SessionRecorder:
@@ -167,7 +178,7 @@ class SessionRecorder:
     # ---- writing -------------------------------------------------------------------------
     def record_trial(self, trial: PlannedTrial, outcome: TrialOutcome) -> float:
         """Append the trial's row (flushed and fsynced); returns the seconds the save took."""
-        correct, timeout = score_response(trial.correct_key, outcome.response)
+        correct, timeout = score_response(trial.correct_key, outcome.response, outcome.accuracy_code)
         speed = self.config.condition(trial.condition).treadmill_speed_kmh
         record = TrialRecord(
             participant=self.info.participant, session=self.info.session, run=self.run,
@@ -185,7 +196,10 @@ class SessionRecorder:
             response_device=self.config.response.device,
             fixation_onset_s=round(outcome.fixation_onset_s, 6),
             stim_onset_s=round(outcome.stim_onset_s, 6), iti_s=trial.iti_s,
-            dropped_frames=outcome.dropped_frames, timestamp=self.now())
+            dropped_frames=outcome.dropped_frames, accuracy_code=outcome.accuracy_code,
+            audio_file=outcome.audio_file, noise_file=outcome.noise_file,
+            voice_online_rt_ms=_rounded(outcome.voice_online_rt_ms, 3),
+            voice_confidence=_rounded(outcome.voice_confidence, 3), timestamp=self.now())
         seconds = self._trials.append(record)
         self.trial_rows.append({k: str(v) for k, v in asdict(record).items()})
         self._done.add((trial.is_practice, trial.block, trial.trial_in_block))
@@ -231,6 +245,10 @@ class SessionRecorder:
 
     def _save_sidecar(self) -> None:
         write_json_atomic(self.paths.sidecar, self.sidecar)
+
+
+def _rounded(value: float | None, digits: int) -> float | None:
+    return None if value is None else round(value, digits)
 
 
 def _exists_message(info: SessionInfo, paths: SessionPaths, status: str) -> str:

@@ -30,17 +30,22 @@ class TrialRecord:
     ink: str
     congruency: str
     prev_congruency: str
-    correct_response: str
-    response: str             # '' when no response in the window
+    correct_response: str     # key, 'buttonN', or for voice the ink name to be said
+    response: str             # key, 'buttonN' or 'voice'; '' when no response in the window
     rt_ms: float | None       # None (empty cell) when no response
     correct: int
     timeout: int
-    rt_source: str            # keyboard
-    response_device: str
+    rt_source: str            # keyboard | button | voice-detected
+    response_device: str      # keyboard | buttons | voice
     fixation_onset_s: float   # PsychoPy clock, seconds
     stim_onset_s: float       # flip that showed the word, PsychoPy clock, seconds
     iti_s: float
     dropped_frames: int
+    accuracy_code: str        # 'auto' (response vs correct_response) or the experimenter's voice code
+    audio_file: str           # voice: the trial's WAV in <stem>_audio/ ('' otherwise)
+    noise_file: str           # voice: the noise calibration in force ('' otherwise)
+    voice_online_rt_ms: float | None  # voice: what the online voice key reported (ms)
+    voice_confidence: float | None    # voice: the offline detector's confidence (0-1)
     timestamp: str            # ISO 8601 local time the row was written
 
 

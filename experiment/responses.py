@@ -20,6 +20,12 @@ class Press:
 class ResponseDevice(Protocol):
     name: str         # 'keyboard', ...
     rt_source: str    # written to the trial file's rt_source column
+    scoring: str      # 'auto': correct iff the response names the ink; 'experimenter': the
+                      # experimenter codes each trial with a key (vocal responses)
+    whole_window: bool  # True: a trial lasts at least the whole response window (the device
+                        # records it), and the row is saved at the end of the interval
+    ends_word_on_response: bool  # False: the word stays up for the whole window
+    reports: tuple[str, ...] | None  # the response names it reports (None: the config's keys or buttons)
 
     def reset_clock(self) -> None:
         """Zero the RT clock and drop pending presses; called by win.callOnFlip on the stimulus flip."""
@@ -33,8 +39,35 @@ class ResponseDevice(Protocol):
         Returns facts for the sidecar's run entry (may be empty).
         """
 
+    def prepare_block(self, session, block) -> None:
+        """Called before a block's first trial, once the participant walks steadily."""
+
+    def trial_facts(self, trial, stim_onset_s: float, window_s: float) -> dict:
+        """Called once the trial's interval is over: trial-row fields the device measured.
+
+        May set ``rt_ms`` and ``response`` (the device's authoritative RT, replacing the
+        online one) and the voice columns of :class:`experiment.recorder.TrialOutcome`.
+        """
+
     def close(self) -> None:
         """Release the device."""
+
+
+class DeviceDefaults:
+    """The optional parts of :class:`ResponseDevice` for a device that needs none of them."""
+    scoring = "auto"
+    whole_window = False
+    ends_word_on_response = True
+    reports = None
+
+    def prepare_session(self, session) -> dict:
+        return {}
+
+    def prepare_block(self, session, block) -> None:
+        return None
+
+    def trial_facts(self, trial, stim_onset_s: float, window_s: float) -> dict:
+        return {}
 
 
 def first_press(presses: Sequence[Press]) -> Press | None:

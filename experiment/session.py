@@ -7,6 +7,7 @@ run again from its fixation (it was not saved); abort keeps all data and marks t
 """
 from __future__ import annotations
 
+import dataclasses
 import statistics
 import time
 from dataclasses import dataclass, field
@@ -17,7 +18,7 @@ from psychopy import core, logging, visual
 from experiment.config import Config
 from experiment.design import PlannedBlock, PlannedTrial
 from experiment.display import Stimuli, next_flip_before, wait_until
-from experiment.recorder import SessionRecorder, TrialOutcome, now_iso
+from experiment.recorder import SessionRecorder, TrialOutcome, now_iso, score_response
 from experiment.responses import ResponseDevice, first_press
 
 SPEED_KEYS = [str(d) for d in range(10)] + ["period", "comma", "backspace"]
@@ -59,7 +60,7 @@ class Session:
         self.stim = Stimuli(win, config)
         r = config.response
         names = r.response_names()  # key or button name per ink, as the device reports it
-        self.response_keys = [names[c] for c in config.design.colours]
+        self.response_keys = list(device.reports or [names[c] for c in config.design.colours])
         self.timing = TimingStats()
         self._mapping = [visual.TextStim(win, text=f"{names[c].upper()}  =  {c.upper()}",
                                          color=list(config.stimuli.rgb[c]), colorSpace="rgb255",
@@ -141,6 +142,7 @@ class Session:
                                                   > 0 else "."))
             if cond.treadmill_speed_kmh > 0:
                 self.settle(cond.label)
+            self.device.prepare_block(self, block)
             logging.exp(f"block start: {kind.lower()} {block.block} {block.condition}")
             started = now_iso()
             for trial in remaining:
@@ -235,7 +237,9 @@ class Session:
         while True:
             press = first_press(self.device.presses(self.response_keys)
                                 + self.keyboard.presses([pause_key]))
-            if press is not None or not next_flip_before(self.win, t_on + t.response_window_s):
+            if press is not None and (press.name == pause_key or self.device.ends_word_on_response):
+                break
+            if not next_flip_before(self.win, t_on + t.response_window_s):
                 break
             self.stim.word.draw()
             self.win.flip()
@@ -249,24 +253,54 @@ class Session:
             fixation_onset_s=t_fix, stim_onset_s=t_on,
             dropped_frames=self.win.nDroppedFrames - dropped_before,
             rt_source=self.device.rt_source)
-        end = t_off + trial.iti_s
-        draw = None
-        if trial.is_practice:
-            end += t.feedback_s
-            draw = self._feedback_drawer(trial, outcome, t_off + t.feedback_s)
-        self.timing.save_s.append(self.recorder.record_trial(trial, outcome))
         if frame is not None:
-            frame.save(self.capture_dir / f"trial{len(self.recorder.trial_rows):04d}_"
+            frame.save(self.capture_dir / f"trial{len(self.recorder.trial_rows) + 1:04d}_"
                        f"{trial.word_colour or trial.word}_{trial.ink}.png")
-        wait_until(self.win, end, draw)
+        if self.device.whole_window:
+            coding_s = self.config.response.code_time_s if self.device.scoring == "experimenter" else 0
+            self._finish_recorded_trial(trial, outcome, max(t_off + trial.iti_s, t_off + coding_s,
+                                                            t_on + t.response_window_s))
+        else:
+            end = t_off + trial.iti_s
+            draw = None
+            if trial.is_practice:
+                end += t.feedback_s
+                draw = self._feedback_drawer(trial, outcome, t_off + t.feedback_s)
+            self.timing.save_s.append(self.recorder.record_trial(trial, outcome))
+            wait_until(self.win, end, draw)
+
+    def _finish_recorded_trial(self, trial: PlannedTrial, outcome: TrialOutcome, end_s: float) -> None:
+        """The interval of a device that records the whole window (voice): the experimenter's
+        code keys are read until ``end_s``, then the device's measurements are added and the
+        row is saved (so the save time, mostly the offline voice key, lengthens the interval)."""
+        codes = self.config.response.code_keys
+        by_key = {key: code for code, key in codes.items()}
+        wait_until(self.win, end_s)
+        code = "auto"
+        if self.device.scoring == "experimenter":
+            coded = self.keyboard.presses(list(by_key))  # since the word flip, earliest first
+            code = by_key[coded[-1].name] if coded else self.config.response.code_default
+        t0 = time.perf_counter()
+        facts = self.device.trial_facts(trial, outcome.stim_onset_s, self.config.timing.response_window_s)
+        outcome = dataclasses.replace(outcome, accuracy_code=code, **facts)
+        self.recorder.record_trial(trial, outcome)
+        self.timing.save_s.append(time.perf_counter() - t0)
+        logging.exp(f"trial {trial.block}.{trial.trial_in_block}: voice rt {outcome.rt_ms} ms, code {code}")
+        if trial.is_practice:
+            now = core.getTime()
+            wait_until(self.win, now + self.config.timing.feedback_s,
+                       self._feedback_drawer(trial, outcome, now + self.config.timing.feedback_s))
 
     def _feedback_drawer(self, trial: PlannedTrial, outcome: TrialOutcome, until_s: float):
+        correct, _ = score_response(trial.correct_key, outcome.response, outcome.accuracy_code)
         if outcome.response == "":
             text = "Too slow"
-        elif outcome.response == trial.correct_key:
+        elif correct:
             text = "Correct"
-        else:
+        elif outcome.accuracy_code in ("auto", "wrong"):
             text = f"Wrong: the ink was {trial.ink.upper()}"
+        else:
+            text = ""  # a vocal answer coded unclear or not coded: no feedback
 
         def draw() -> None:
             if core.getTime() < until_s:
@@ -274,6 +308,15 @@ class Session:
         return draw
 
     # ---- screens and pausing ---------------------------------------------------------------
+    def holding_screen(self, body: str, title: str = ""):
+        """A callable that draws a text screen and flips once: for waits a device controls."""
+        logging.exp(f"screen {title or body.splitlines()[0]}")
+
+        def draw_and_flip() -> None:
+            self.stim.draw_screen(body, title)
+            self.win.flip()
+        return draw_and_flip
+
     def _reset_on_next_flip(self) -> None:
         self.win.callOnFlip(self.keyboard.reset_clock)
 

@@ -128,12 +128,35 @@ class KeyScheduler:
         self._timer.stop()
 
 
+class SimulatedVoice:
+    """Says colour names aloud into a virtual microphone, for a simulated vocal session.
+
+    ``speaker``: an :class:`experiment.virtual_audio.SimulatedSpeaker`; ``words``: colour ->
+    (samples, onset_s): the spoken name (float, +-1, at the speaker's rate) and the exact
+    time of its first sound in seconds from sample 0 (``experiment.speech_synth.place_word``);
+    ``mic_gain``: level of the word in the microphone channel.
+    """
+
+    def __init__(self, speaker, words: dict[str, tuple[np.ndarray, float]], mic_gain: float = 1.0):
+        self.speaker, self.words, self.mic_gain = speaker, dict(words), mic_gain
+
+    def say(self, speech_onset_s: float, colour: str, label: str) -> None:
+        """Have the word's first sound handed to the audio system at ``speech_onset_s`` (clock s)."""
+        samples, onset = self.words[colour]
+        self.speaker.say_at(speech_onset_s - onset, samples, label=label, text=colour,
+                            mic_gain=self.mic_gain, speech_onset_s=onset)
+
+    def close(self) -> None:
+        self.speaker.close()
+
+
 @dataclass(frozen=True)
 class SimulationOptions:
     screen_delay_s: float = 0.25       # experimenter "reads" a screen this long before answering
     abort_after_trials: int | None = None  # press pause then abort on this trial (1-based, session)
     actual_speed_kmh: float | None = None  # typed on walking blocks' end screens instead of confirming
     log_path: Path | None = None           # write the injections as JSON lines at the end
+    code_delay_s: float = 0.35             # voice: experimenter codes this long after the word
 
 
 class SimulatedParticipant:
@@ -145,9 +168,11 @@ class SimulatedParticipant:
 
     def __init__(self, model: RTModel, response_keys: dict[str, str], rng: np.random.Generator,
                  clock: Callable[[], float], options: SimulationOptions = SimulationOptions(),
-                 injector: KeyInjector | None = None):
+                 injector: KeyInjector | None = None, voice: SimulatedVoice | None = None,
+                 code_keys: dict[str, str] | None = None):
         self.model, self.keys, self.rng, self.clock, self.options = (
             model, dict(response_keys), rng, clock, options)
+        self.voice, self.code_keys = voice, dict(code_keys or {})
         self.offset_s = model.participant_offset_s(rng)
         self.scheduler = KeyScheduler(injector or KeyInjector(), clock)
         self._trials_seen = 0
@@ -175,6 +200,16 @@ class SimulatedParticipant:
                                        offset_s=self.offset_s)
         if response.rt_s is None:
             return
+        if self.voice is not None:
+            said = trial.ink
+            if not response.correct:
+                wrong = sorted(c for c in self.voice.words if c != trial.ink)
+                said = wrong[int(self.rng.integers(len(wrong)))]
+            t_said = onset_s + response.rt_s
+            self.voice.say(t_said, said, label)
+            code = self.code_keys["correct" if said == trial.ink else "wrong"]
+            self.scheduler.at(t_said + self.options.code_delay_s, code, label + " code", onset_s)
+            return
         key = trial.correct_key
         if not response.correct:
             wrong = sorted(k for k in self.keys.values() if k != trial.correct_key)
@@ -183,8 +218,13 @@ class SimulatedParticipant:
 
     def close(self) -> None:
         self.scheduler.stop()
+        if self.voice is not None:
+            self.voice.close()
         if self.options.log_path is not None:
             with open(self.options.log_path, "w", encoding="utf-8") as fh:
                 for item in self.scheduler.log:
-                    fh.write(json.dumps({**asdict(item), "rt_ms": item.rt_ms,
+                    fh.write(json.dumps({"kind": "key", **asdict(item), "rt_ms": item.rt_ms,
                                          "rt_max_ms": item.rt_max_ms}) + "\n")
+                for said in (self.voice.speaker.log if self.voice is not None else []):
+                    fh.write(json.dumps({"kind": "speech", **asdict(said),
+                                         "spoken_s": said.spoken_s}) + "\n")

@@ -3,10 +3,11 @@
 No PsychoPy import (the session passes ``core.getTime`` as ``clock``).
 
 Per trial: :meth:`VoiceDevice.reset_clock` (on the stimulus flip, via ``win.callOnFlip``)
-marks time zero; :meth:`VoiceDevice.presses` feeds the audio since then to the online voice
-key (``experiment.voicekey.OnsetTracker``, on a 2:1 decimated copy to keep it cheap) and
-returns one ``Press("voice", ...)`` once speech is confirmed (typically 40-60 ms after its
-onset), so the session may end the trial; :meth:`VoiceDevice.save_trial_audio` then writes
+marks time zero; a listening thread feeds the audio since then to the online voice key
+(``experiment.voicekey.OnsetTracker``, on a 2:1 decimated copy to keep it cheap) every
+``check_every_s``, so the session's frame loop never waits for it; :meth:`VoiceDevice.presses`
+returns one ``Press("voice", ...)`` once speech is confirmed (typically 40-100 ms after its
+onset), so the session may end the word; :meth:`VoiceDevice.save_trial_audio` then writes
 the trial's audio losslessly and runs the full-rate detector on it. The authoritative RT is
 the full-rate detection on the saved file, which ``python -m experiment.voice_offline``
 reruns on a whole session.
@@ -27,6 +28,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import threading
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
@@ -48,7 +50,7 @@ INDEX_COLUMNS = (
     "start_s", "end_s", "audio_start_s", "audio_rate_hz", "audio_clock_rate_hz", "n_samples",
     "av_offset_s", "av_offset_uncertainty_us", "timing_fit_sd_ms", "overflows",
     "noise_file", "online_rt_ms", "rt_ms", "voicing_ms", "confidence", "detector", "rms_dbfs",
-    "peak_dbfs",
+    "peak_dbfs", "reference_rt_ms", "reference_gap_ms",
 )
 
 
@@ -174,10 +176,14 @@ class VoiceDevice:
 
     name = "voice"
     rt_source = "voice-detected"
+    scoring = "experimenter"   # the device hears that someone spoke, not which colour
+    whole_window = True        # the microphone records every trial's whole response window
+    reports = (VOICE,)
 
     def __init__(self, clock: Callable[[], float], recorder: AudioRecorder | None = None,
                  channel: int = 0, online_factor: int = 2, check_every_s: float = 0.02,
-                 params: voicekey.VoiceKeyParams | None = None):
+                 params: voicekey.VoiceKeyParams | None = None,
+                 reference_channel: int | None = None):
         self.clock = clock
         self.recorder = recorder or AudioRecorder(clock)
         if not self.recorder.running:
@@ -187,15 +193,20 @@ class VoiceDevice:
             raise VoiceDeviceError(f"online_factor={online_factor} does not divide {self.rate_hz} Hz "
                                    "into a rate of at least 16000 Hz")
         self.channel, self.online_factor, self.check_every_s = channel, online_factor, check_every_s
+        self.reference_channel = reference_channel  # simulation: the speaker's clean word
         self.params = params or voicekey.VoiceKeyParams()
         self._noise_full: voicekey.NoiseModel | None = None
         self._noise_online: voicekey.NoiseModel | None = None
         self.noise_file: str = ""
-        self._t0: float | None = None
-        self._tracker: voicekey.OnsetTracker | None = None
-        self._press: Press | None = None
-        self._last_online_ms: float | None = None
+        self._trial: _Listening | None = None   # replaced (never mutated) by reset_clock
+        self.listen_s = 5.0        # the online key stops listening this long after the flip
+        self.online_errors: list[str] = []  # exceptions in the listening thread (trial went on)
         self._index: CsvAppender | None = None
+        self._session = None       # the Session, once prepare_session(session) was called
+        self.ends_word_on_response = True
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._listen, name="voice-key", daemon=True)
+        self._thread.start()
 
     # -------------------------------------------------------------- noise models
     def _set_noise(self, noise: np.ndarray, file: str) -> None:
@@ -212,13 +223,24 @@ class VoiceDevice:
             while_waiting()
         return self.recorder.segment(t0, t0 + seconds, channel=self.channel)
 
-    def prepare_session(self, session=None, seconds: float = 2.0) -> dict:
+    def prepare_session(self, session=None, seconds: float | None = None) -> dict:
         """Mic check: record ``seconds`` of the room; VoiceDeviceError if it is silent or clipping.
 
-        The recording also becomes the noise model until the first :meth:`calibrate_noise`.
-        Returns the level and the recorder's clock facts for the sidecar.
+        ``session``: the :class:`experiment.session.Session` (or None outside a session): its
+        config gives ``voice.mic_check_s`` and ``voice.end_word_on_onset``, a screen is shown
+        during the check and the levels are shown to the experimenter afterwards; its
+        recorder's folder receives the audio. The recording also becomes the noise model
+        until the first :meth:`calibrate_noise`. Returns the level and the recorder's clock
+        facts for the sidecar.
         """
-        seg = self._record(seconds, None)
+        self._session = session
+        draw = None
+        if session is not None:
+            seconds = seconds or session.config.voice.mic_check_s
+            self.ends_word_on_response = session.config.voice.end_word_on_onset
+            self.listen_s = session.config.timing.response_window_s
+            draw = session.holding_screen("Microphone check: please stay quiet.", title="MICROPHONE")
+        seg = self._record(seconds or 2.0, draw)
         x = seg.as_float()
         rms, peak = levels_dbfs(x)
         if not np.any(x != 0):
@@ -228,6 +250,14 @@ class VoiceDevice:
             raise VoiceDeviceError(f"the microphone clips in silence (peak {peak:.1f} dBFS): "
                                    "lower the input gain")
         self._set_noise(x, "")
+        if session is not None:
+            r = session.config.response
+            codes = ", ".join(f"{k.upper()} = {c}" for c, k in r.code_keys.items())
+            session.screen("mic-check", f"Microphone level in silence: {rms:.1f} dBFS "
+                           f"(peak {peak:.1f} dBFS).\n\nDuring each trial, code the spoken "
+                           f"answer:\n{codes}", title="MICROPHONE",
+                           footer=f"Experimenter: {r.continue_key.upper()} to go on, "
+                           f"{r.pause_key.upper()} to pause or abort.")
         return {"voice_mic_check_rms_dbfs": round(rms, 1), "voice_mic_check_peak_dbfs": round(peak, 1),
                 "voice_detector": detector_version(), **self.recorder.facts()}
 
@@ -254,56 +284,111 @@ class VoiceDevice:
             "noise_file": written.name, "rms_dbfs": round(rms, 2), "peak_dbfs": round(peak, 2)})
         return x
 
+    # -------------------------------------------------------------- session hooks
+    def _session_files(self) -> tuple[Path, str]:
+        if self._session is None:
+            raise VoiceDeviceError("prepare_session(session) must be called before a block")
+        paths = self._session.recorder.paths
+        return paths.folder, paths.stem
+
+    def prepare_block(self, session, block) -> None:
+        """Noise calibration: ``voice.noise_calibration_s`` of silent walking before the block."""
+        folder, stem = self._session_files()
+        seconds = session.config.voice.noise_calibration_s
+        draw = session.holding_screen(f"Keep {'walking' if session.config.condition(block.condition).treadmill_speed_kmh > 0 else 'standing'}"
+                                      f" and stay silent ({seconds:.0f} s):\nmeasuring the background "
+                                      "sound.", title="QUIET, PLEASE")
+        x = self.calibrate_noise(seconds, noise_audio_path(folder, stem, block.is_practice, block.block),
+                                 while_waiting=draw)
+        rms, peak = levels_dbfs(x)
+        session.recorder.add_event("noise-calibration", block=block.block, is_practice=block.is_practice,
+                                   file=self.noise_file, rms_dbfs=round(rms, 2), peak_dbfs=round(peak, 2))
+
+    def trial_facts(self, trial, stim_onset_s: float, window_s: float) -> dict:
+        """Save the trial's audio (flip to window end) and return the row's voice fields.
+
+        ``rt_ms``/``response``: the full-rate detection on the saved audio (authoritative).
+        """
+        folder, stem = self._session_files()
+        facts = self.save_trial_audio(
+            trial_audio_path(folder, stem, trial.is_practice, trial.block, trial.trial_in_block),
+            stim_onset_s, stim_onset_s + window_s,
+            keys=dict(is_practice=trial.is_practice, block=trial.block,
+                      trial_in_block=trial.trial_in_block,
+                      trial_in_session=len(self._session.recorder.trial_rows) + 1))
+        rt = facts["voice_rt_ms"]
+        return {"rt_ms": rt, "response": VOICE if rt is not None else "",
+                "audio_file": facts["audio_file"], "noise_file": facts["noise_file"],
+                "voice_online_rt_ms": facts["voice_online_rt_ms"],
+                "voice_confidence": facts["voice_confidence"] if rt is not None else None}
+
     # -------------------------------------------------------------- ResponseDevice
     def reset_clock(self) -> None:
-        """Time zero = now (call via win.callOnFlip on the flip that shows the word)."""
-        self._t0 = self.clock()
-        self._tracker = None
-        self._press = None
-        self._last_online_ms = None
+        """Time zero = now (call via win.callOnFlip on the flip that shows the word).
 
-    def _start_tracker(self) -> None:
-        if self._noise_online is None:
-            raise VoiceDeviceError("no noise model: call prepare_session() or calibrate_noise() "
-                                   "before the first trial")
-        self._k_feed = int(round(self.recorder.index_at(self._t0)))
-        self._cursor = self._k_feed
-        self._dec = _Decimator(self.online_factor)
-        self._tracker = voicekey.OnsetTracker(self.rate_hz // self.online_factor, self._noise_online,
-                                              self.params, check_every_s=self.check_every_s)
+        Cheap on purpose (it runs right after the flip): the listening thread sets up the
+        trial's online voice key on its next turn.
+        """
+        self._trial = _Listening(self.clock())
 
     def presses(self, names: Sequence[str]) -> list[Press]:
         """``[Press("voice", rt_s, t_s)]`` once speech has been detected since the flip, else [].
 
         Reports nothing unless ``"voice"`` is in ``names``. ``rt_s``: detected onset minus
-        the flip (s); ``t_s``: the onset on PsychoPy's clock.
+        the flip (s); ``t_s``: the onset on PsychoPy's clock. The online voice key runs in a
+        thread (every ``check_every_s``), so this call costs nothing and the frame loop
+        keeps its timing.
         """
-        if VOICE not in names or self._t0 is None:
+        trial = self._trial
+        if VOICE not in names or trial is None:
             return []
-        if self._press is not None:
-            return [self._press]
-        if self._tracker is None:
-            self._start_tracker()
-        new, self._cursor = self.recorder.read(self._cursor, channel=self.channel)
+        if self._noise_online is None:
+            raise VoiceDeviceError("no noise model: call prepare_session() or calibrate_noise() "
+                                   "before the first trial")
+        return [trial.press] if trial.press is not None else []
+
+    def _listen(self) -> None:
+        """The listening thread: feeds the current trial's audio to its online voice key."""
+        while not self._stop.wait(self.check_every_s):
+            trial = self._trial
+            if (trial is None or trial.press is not None or self._noise_online is None
+                    or self.clock() > trial.t0 + self.listen_s):
+                continue
+            try:
+                self._feed(trial)
+            except Exception as exc:  # noqa: BLE001 - the trial goes on; its saved audio decides
+                trial.error = repr(exc)
+                self.online_errors.append(trial.error)
+                self._trial = None
+
+    def _feed(self, trial: "_Listening") -> None:
+        if trial.tracker is None:
+            trial.k_feed = int(round(self.recorder.index_at(trial.t0)))
+            trial.cursor = trial.k_feed
+            trial.dec = _Decimator(self.online_factor)
+            trial.tracker = voicekey.OnsetTracker(self.rate_hz // self.online_factor,
+                                                  self._noise_online, self.params,
+                                                  check_every_s=self.check_every_s)
+        new, trial.cursor = self.recorder.read(trial.cursor, channel=self.channel)
         if new.size == 0:
-            return []
+            return
         x = new.astype(np.float64) / (32768.0 if new.dtype == np.int16 else
                                       2147483648.0 if new.dtype == np.int32 else 1.0)
-        onset = self._tracker.feed(self._dec.process(x))
+        onset = trial.tracker.feed(trial.dec.process(x))
         if onset is None:
-            return []
-        k = self._k_feed + onset * (self.rate_hz // self.online_factor) * self.online_factor \
-            - self._dec.delay
+            return
+        k = trial.k_feed + onset * (self.rate_hz // self.online_factor) * self.online_factor \
+            - trial.dec.delay
         t = self._time_of_index(k)
-        self._press = Press(name=VOICE, rt_s=t - self._t0, t_s=t)
-        self._last_online_ms = self._press.rt_s * 1000.0
-        return [self._press]
+        trial.press = Press(name=VOICE, rt_s=t - trial.t0, t_s=t)
 
     def _time_of_index(self, k: float) -> float:
         """PsychoPy time (s) of recording sample index ``k``."""
         return self.recorder.time_of_index(k)
 
     def close(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=2)
         self.recorder.close()
         if self._index is not None:
             self._index.close()
@@ -326,6 +411,23 @@ class VoiceDevice:
         full.update({k: v for k, v in row.items() if k in full})
         full["detector"] = detector_version()
         self._index.append(full)
+
+    def _reference(self, start_s: float, end_s: float) -> dict[str, float | None]:
+        """Simulation only: where the simulated speaker's clean word (the reference channel)
+        is in the trial's recording. ``reference_rt_ms``: its first non-zero sample, ms from
+        ``start_s``; ``reference_gap_ms``: the longest run of digital silence in its first
+        150 ms (> 0.1 ms means playback stalled while the word began: the simulator's fault,
+        seen on a loaded machine; later stalls do not move an onset). Empty without a word."""
+        if self.reference_channel is None:
+            return {}
+        ref = self.recorder.segment(start_s, end_s, channel=self.reference_channel)
+        nz = np.flatnonzero(ref.samples)
+        if nz.size == 0:
+            return {}
+        head = nz[nz < nz[0] + int(0.15 * ref.rate_hz)]
+        gap = int(np.max(np.diff(head))) - 1 if head.size > 1 else 0
+        return {"reference_rt_ms": round((ref.time_of(nz[0]) - start_s) * 1000.0, 3),
+                "reference_gap_ms": round(gap / ref.rate_hz * 1000.0, 3)}
 
     def save_trial_audio(self, path: Path, start_s: float, end_s: float,
                          keys: Mapping[str, Any] | None = None, timeout_s: float = 2.0) -> dict:
@@ -351,7 +453,9 @@ class VoiceDevice:
         rt = onset_rt_ms(res.onset_s, seg.start_s, seg.clock_rate_hz, seg.rate_hz, start_s)
         rms, peak = levels_dbfs(x)
         timing = self._timing(seg)
-        online = self._last_online_ms if self._t0 is not None and abs(self._t0 - start_s) < 0.05 else None
+        trial = self._trial
+        online = (trial.press.rt_s * 1000.0 if trial is not None and trial.press is not None
+                  and abs(trial.t0 - start_s) < 0.05 else None)
         self._append_index(written.parent, {
             "kind": "trial", "file": written.name, **dict(keys or {}), "start_s": start_s,
             "end_s": end_s, **timing, "noise_file": self.noise_file, "online_rt_ms": online,
@@ -359,13 +463,25 @@ class VoiceDevice:
                                         onset_rt_ms(res.voicing_s, seg.start_s, seg.clock_rate_hz,
                                                     seg.rate_hz, start_s)),
             "confidence": round(res.confidence, 3), "rms_dbfs": round(rms, 2),
-            "peak_dbfs": round(peak, 2)})
+            "peak_dbfs": round(peak, 2), **self._reference(start_s, end_s)})
         return {"audio_file": written.name, "audio_start_s": seg.start_s,
                 "audio_clock_rate_hz": seg.clock_rate_hz, "av_offset_s": seg.offset_s,
                 "voice_rt_ms": rt, "voice_online_rt_ms": online,
                 "voice_confidence": res.confidence, "noise_file": self.noise_file,
                 "detector": detector_version(), "timing_fit_sd_ms": seg.fit_sd_ms,
                 "overflows": seg.overflows}
+
+
+class _Listening:
+    """One trial's online voice key: time zero (PsychoPy clock, s) and the listening thread's state."""
+
+    def __init__(self, t0: float):
+        self.t0 = t0
+        self.tracker: voicekey.OnsetTracker | None = None
+        self.k_feed = self.cursor = 0
+        self.dec: _Decimator | None = None
+        self.press: Press | None = None
+        self.error = ""
 
 
 def _noise_keys(name: str) -> dict[str, Any]:

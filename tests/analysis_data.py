@@ -4,6 +4,10 @@
 ``write_dataset`` writes one session per participant into ``root/<participant>/`` with the
 experiment's file naming. It is vectorised (numpy), so hundreds of participants take a
 second or two. RTs are written in ms, rounded to 0.001 ms like the session writer does.
+``device="voice"`` writes vocal-response sessions (the RTs and errors are the same draws as
+with the keyboard; the experimenter's codes come from a separate generator), and
+``write_coder_file`` a coder file into a session's audio folder (no audio is needed by
+the analysis).
 """
 from __future__ import annotations
 
@@ -14,7 +18,7 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
-from analysis.codebook import BLOCK_COLUMN_NAMES, TRIAL_COLUMN_NAMES, INKS
+from analysis.codebook import BLOCK_COLUMN_NAMES, CODER_COLUMN_NAMES, TRIAL_COLUMN_NAMES, INKS
 from analysis.simulation import RTModel
 
 KEYS = {"red": "d", "green": "f", "blue": "j", "yellow": "k"}
@@ -30,14 +34,19 @@ def write_dataset(root: Path, n_participants: int = 6, conditions: Sequence[str]
         blocks_per_condition: int = 2, congruency_mix: Mapping[str, float] | None = None,
         practice_trials: int = 6, seed: int = 1, model: RTModel | None = None,
         window_s: float = 2.5, simulated: int = 1, with_blocks: bool = True,
-        prefix: str = "SIM", condition_sd_s: float = 0.0) -> list[Path]:
+        prefix: str = "SIM", condition_sd_s: float = 0.0, device: str = "keyboard",
+        unclear_rate: float = 0.0, uncoded_rate: float = 0.0) -> list[Path]:
     """Write ``n_participants`` sessions; returns the trial-file paths.
 
     ``congruency_mix``: proportions of test trials per congruency (default all incongruent).
     Condition order cycles through all permutations of ``conditions``; each condition's
     blocks are consecutive (e.g. stand, stand, forward, forward, ...). ``condition_sd_s``:
     SD (s) of participant × condition shifts (random condition slopes).
+    ``device``: 'keyboard' or 'voice'. Voice trials: the experimenter codes a response
+    correct or wrong, except that a share ``unclear_rate`` is coded unclear and
+    ``uncoded_rate`` left uncoded; a trial without speech is uncoded.
     """
+    assert device in ("keyboard", "voice"), device
     model = model or RTModel()
     mix = dict(congruency_mix or {"incongruent": 1.0})
     rng = np.random.default_rng(seed)
@@ -61,6 +70,7 @@ def write_dataset(root: Path, n_participants: int = 6, conditions: Sequence[str]
                 b += 1
                 plan.append((0, b, c, k + 1, trials_per_block))
         trials, blocks = [], []
+        vrng = np.random.default_rng([seed, i, 7])   # voice codes: not from the RT draws
         n_session = 0
         clock = 10.0
         for is_practice, block, cond, bic, n in plan:
@@ -89,8 +99,25 @@ def write_dataset(root: Path, n_participants: int = 6, conditions: Sequence[str]
                 word = word_colour.upper() if word_colour else NEUTRAL_WORDS[t % 4]
                 timeout = int(np.isnan(rt_s[t]))
                 ok = int(bool(correct[t]) and not timeout)
-                ncorrect += ok
                 resp = "" if timeout else (KEYS[ink] if ok else KEYS[INKS[(INKS.index(ink) + 1) % 4]])
+                rt = "" if timeout else repr(round(float(rt_s[t]) * 1000, 3))
+                voice = {"accuracy_code": "auto", "audio_file": "", "noise_file": "",
+                         "voice_online_rt_ms": "", "voice_confidence": ""}
+                if device == "voice":
+                    u = vrng.random()
+                    code = ("uncoded" if timeout or u < uncoded_rate else
+                            "unclear" if u < uncoded_rate + unclear_rate else
+                            "correct" if ok else "wrong")
+                    ok = int(code == "correct")
+                    resp = "" if timeout else "voice"
+                    voice = {"accuracy_code": code,
+                             "audio_file": f"{stem}_p{is_practice}_b{block:02d}_t{t + 1:03d}.wav",
+                             "noise_file": f"{stem}_noise_p{is_practice}_b{block:02d}.wav",
+                             "voice_online_rt_ms": "" if timeout else
+                             repr(round(float(rt_s[t]) * 1000 + 45.0, 3)),
+                             "voice_confidence": "" if timeout else
+                             repr(round(float(vrng.uniform(0.5, 1.0)), 3))}
+                ncorrect += ok
                 clock += 3.0
                 trials.append({
                     "participant": pid, "session": 1, "run": 1, "experiment": "stroop-walk",
@@ -101,11 +128,12 @@ def write_dataset(root: Path, n_participants: int = 6, conditions: Sequence[str]
                     "trial_in_session": n_session, "word": word, "word_colour": word_colour,
                     "ink": ink, "congruency": cg,
                     "prev_congruency": "" if t == 0 else str(cong[t - 1]),
-                    "correct_response": KEYS[ink], "response": resp,
-                    "rt_ms": "" if timeout else repr(round(float(rt_s[t]) * 1000, 3)),
-                    "correct": ok, "timeout": timeout, "rt_source": "keyboard",
-                    "response_device": "keyboard", "fixation_onset_s": round(clock, 6),
+                    "correct_response": KEYS[ink] if device == "keyboard" else ink,
+                    "response": resp, "rt_ms": rt, "correct": ok, "timeout": timeout,
+                    "rt_source": "keyboard" if device == "keyboard" else "voice-detected",
+                    "response_device": device, "fixation_onset_s": round(clock, 6),
                     "stim_onset_s": round(clock + 0.5, 6), "iti_s": 0.75, "dropped_frames": 0,
+                    **voice,
                     "timestamp": f"2026-01-01T09:00:{n_session % 60:02d}.000+00:00"})
             blocks.append({
                 "participant": pid, "session": 1, "run": 1, "is_practice": is_practice,
@@ -119,6 +147,41 @@ def write_dataset(root: Path, n_participants: int = 6, conditions: Sequence[str]
             _write_csv(folder / f"{stem}_blocks.csv", BLOCK_COLUMN_NAMES, blocks)
         out.append(path)
     return out
+
+
+def read_trials(path: Path) -> list[dict[str, str]]:
+    """The rows of a trial file as dicts of strings."""
+    with open(path, newline="", encoding="utf-8") as fh:
+        return list(csv.DictReader(fh))
+
+
+def audio_dir(trials_path: Path) -> Path:
+    """``<folder>/<stem>_audio`` of a session's trial file."""
+    p = Path(trials_path)
+    return p.with_name(p.name[: -len("_trials.csv")] + "_audio")
+
+
+def coder_row(trial: Mapping[str, str], coder: str, code: str, onset_ms: float | None,
+              timestamp: str = "2026-02-01T10:00:00.000+00:00") -> dict:
+    """A coder-file row for ``trial`` (a row of :func:`read_trials`); ``onset_ms`` None:
+    no speech. onset_moved = 1 unless the onset equals the trial's rt_ms."""
+    detected = trial["rt_ms"]
+    same = (onset_ms is None and detected == "") or (
+        onset_ms is not None and detected != "" and abs(float(detected) - onset_ms) < 0.0005)
+    return {"coder": coder, "is_practice": trial["is_practice"], "block": trial["block"],
+            "trial_in_block": trial["trial_in_block"],
+            "trial_in_session": trial["trial_in_session"], "audio_file": trial["audio_file"],
+            "code": code, "onset_ms": "" if onset_ms is None else f"{onset_ms:.3f}",
+            "detected_rt_ms": detected, "onset_moved": int(not same), "timestamp": timestamp}
+
+
+def write_coder_file(trials_path: Path, coder: str, rows: Sequence[Mapping]) -> Path:
+    """Write ``<stem>_audio/coding_<coder>.csv`` (header + ``rows``) next to the trial file."""
+    folder = audio_dir(trials_path)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"coding_{coder}.csv"
+    _write_csv(path, CODER_COLUMN_NAMES, list(rows))
+    return path
 
 
 def _write_csv(path: Path, columns: Sequence[str], rows: list[dict]) -> None:

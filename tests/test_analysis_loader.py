@@ -113,7 +113,7 @@ def test_ragged_row_names_line(dataset):
     root, paths = dataset
     with open(paths[0], "a", encoding="utf-8") as fh:
         fh.write("a,b,c\n")
-    with pytest.raises(DataError, match=r"row 29 \(line 30\) has 3 fields, the header has 32"):
+    with pytest.raises(DataError, match=r"row 29 \(line 30\) has 3 fields, the header has 37"):
         load_trials(root)
 
 

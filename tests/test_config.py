@@ -59,6 +59,19 @@ def test_overlay_changes_only_given_keys(tmp_path):
     ({"display": {"background": [0, 0, 300]}}, "display.background = [0, 0, 300]: must be [r, g, b] with values 0-255"),
     ({"conditions": {"forward": {"treadmill_speed_kmh": -1}}}, "conditions.forward.treadmill_speed_kmh = -1.0: must be >= 0 km/h"),
     ({"simulation": {"error_rate": 1.0}}, "simulation.error_rate = 1.0: must be in [0, 1)"),
+    ({"response": {"device": "voice", "code_keys": {"correct": "c", "wrong": "c", "unclear": "u"}}},
+     "response.code_keys = ['c', 'c', 'u']: each code needs its own key"),
+    ({"response": {"device": "voice", "code_keys": {"correct": "space"}}},
+     "response.code_keys.correct = 'space': must differ from continue_key, pause_key and abort_key"),
+    ({"response": {"device": "voice", "code_keys": {"maybe": "m"}}}, "unknown key 'response.code_keys.maybe'"),
+    ({"response": {"device": "voice", "code_default": "wrong"}},
+     "response.code_default = 'wrong': allowed: uncoded, correct"),
+    ({"response": {"device": "voice"}, "voice": {"noise_calibration_s": 0.5}},
+     "voice.noise_calibration_s = 0.5: must be between 1 and 30 s (3-5 s is best)"),
+    ({"response": {"device": "voice"}, "voice": {"sample_rate_hz": 22050}},
+     "voice.sample_rate_hz = 22050: allowed: 32000, 44100, 48000, 88200, 96000"),
+    ({"response": {"device": "voice"}, "timing": {"response_window_s": 0.8}},
+     "timing.response_window_s = 0.8: must be >= 1 s with response.device = 'voice'"),
 ])
 def test_bad_values_name_key_and_allowed(overrides, expected):
     with pytest.raises(ConfigError) as info:
@@ -93,3 +106,18 @@ def test_cli_reports_config_error_in_one_line_with_exit_2(tmp_path):
     ok = subprocess.run([sys.executable, "-m", "experiment", "--preset", "demo", "--check-config"],
                         cwd=REPO, capture_output=True, text=True)
     assert ok.returncode == 0 and ok.stdout.startswith("config OK")
+
+
+def test_voice_sessions_expect_the_ink_name_and_score_by_the_experimenters_code():
+    from experiment.config import preset_path
+    from experiment.design import session_plan
+    from experiment.recorder import score_response
+    config = load_config(preset_path("voice"))
+    assert config.response.response_names() == {c: c for c in config.design.colours}
+    plan = session_plan(config, "P001", 1, config.design.conditions)
+    assert all(t.correct_key == t.ink for b in plan.blocks for t in b.trials)
+    assert score_response("blue", "voice", "correct") == (1, 0)
+    assert score_response("blue", "voice", "wrong") == (0, 0)
+    assert score_response("blue", "voice", "unclear") == (0, 0)
+    assert score_response("blue", "", "correct") == (0, 1)    # coded, but nothing was said
+    assert score_response("j", "j", "auto") == (1, 0)         # keys and buttons: by the response
