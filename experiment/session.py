@@ -62,7 +62,9 @@ class Session:
         names = r.response_names()  # key or button name per ink, as the device reports it
         self.response_keys = list(device.reports or [names[c] for c in config.design.colours])
         self.timing = TimingStats()
-        self._mapping = [visual.TextStim(win, text=f"{names[c].upper()}  =  {c.upper()}",
+        vocal = device.scoring == "experimenter"
+        self._mapping = [visual.TextStim(win, text=(f"{c.upper()} ink:  say \"{config.stimuli.colour_words[c]}\""
+                                                    if vocal else f"{names[c].upper()}  =  {c.upper()}"),
                                          color=list(config.stimuli.rgb[c]), colorSpace="rgb255",
                                          height=config.display.text_height * 0.45, bold=True,
                                          pos=(0, self.stim.y(0.08 - 0.08 * i)),
@@ -95,8 +97,9 @@ class Session:
 
     def instructions(self) -> None:
         r = self.config.response
-        self.screen("instructions", "Each trial shows a colour word.\n"
-                    "Respond to the INK colour, not the word.", title="INK COLOUR",
+        how = ("Name the INK colour aloud, not the word." if self.device.scoring == "experimenter"
+               else "Respond to the INK colour, not the word.")
+        self.screen("instructions", f"Each trial shows a colour word.\n{how}", title="INK COLOUR",
                     footer=f"Be fast and accurate.   {r.continue_key.upper()} to start.",
                     body_y=0.22, extra=self._mapping)
 
