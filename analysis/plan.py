@@ -107,6 +107,18 @@ def _number(key: str, v: Any, lo: float | None = None, hi: float | None = None,
     return v
 
 
+def _choice_list(key: str, values, allowed, allow_empty: bool) -> list:
+    """``values`` if it is an array of distinct members of ``allowed`` (else a one-line PlanError)."""
+    if not isinstance(values, (list, tuple)) or (not values and not allow_empty):
+        raise PlanError(f"plan key {key} = {values!r} must be a{'n' if allow_empty else ' non-empty'} "
+                        f"array of {', '.join(allowed)}" + (" (or [])" if allow_empty else ""))
+    for v in values:
+        _choice(key, v, allowed)
+    if len(set(values)) != len(values):
+        raise PlanError(f"plan key {key} = {values!r} repeats a value")
+    return list(values)
+
+
 def _choice(key: str, v: Any, allowed: tuple[str, ...]) -> str:
     if not isinstance(v, str) or v not in allowed:
         raise PlanError(f"plan key {key} = {v!r} is not allowed; use one of "
@@ -139,14 +151,7 @@ def _validated(name: str, cls: type, t: dict) -> Any:
     default = cls()
     get = lambda k: t.get(k, getattr(default, k))  # noqa: E731
     if cls is ConditionsPlan:
-        order = get("order")
-        if not isinstance(order, (list, tuple)) or not order:
-            raise PlanError(f"plan key conditions.order = {order!r} must be a non-empty array "
-                            f"of {', '.join(CONDITIONS)}")
-        for c in order:
-            _choice("conditions.order", c, CONDITIONS)
-        if len(set(order)) != len(order):
-            raise PlanError(f"plan key conditions.order = {order!r} repeats a condition")
+        order = _choice_list("conditions.order", get("order"), CONDITIONS, allow_empty=False)
         ref = get("reference")
         _choice("conditions.reference", ref, ("auto",) + tuple(order))
         return ConditionsPlan(order=tuple(order), reference=ref)
@@ -174,14 +179,8 @@ def _validated(name: str, cls: type, t: dict) -> Any:
             raise PlanError(f"plan key voice.coder = {coder!r} is not allowed; use \"\" (the "
                             f"only coder of each session) or a coder ID (letters, digits, - "
                             f"and _)")
-        codes = get("exclude_codes")
-        if not isinstance(codes, (list, tuple)):
-            raise PlanError(f"plan key voice.exclude_codes = {codes!r} must be an array of "
-                            f"{', '.join(EXCLUDABLE_CODES)} (or [])")
-        for c in codes:
-            _choice("voice.exclude_codes", c, EXCLUDABLE_CODES)
-        if len(set(codes)) != len(codes):
-            raise PlanError(f"plan key voice.exclude_codes = {codes!r} repeats a code")
+        codes = _choice_list("voice.exclude_codes", get("exclude_codes"), EXCLUDABLE_CODES,
+                             allow_empty=True)
         return VoicePlan(coder=coder, exclude_codes=tuple(c for c in EXCLUDABLE_CODES
                                                           if c in codes))
     if cls is ReportPlan:

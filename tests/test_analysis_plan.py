@@ -39,7 +39,7 @@ def test_partial_plan_takes_defaults(tmp_path):
      r"trials\.primary_congruency = 'all' is not allowed; use one of congruent, incongruent"),
     ({"conditions": {"order": ["stand", "jog"]}},
      r"conditions\.order = 'jog' is not allowed; use one of stand, forward, backward, left"),
-    ({"conditions": {"order": ["stand", "stand"]}}, r"repeats a condition"),
+    ({"conditions": {"order": ["stand", "stand"]}}, r"conditions.order = \[.stand., .stand.\] repeats a value"),
     ({"conditions": {"order": ["forward", "backward"], "reference": "stand"}},
      r"conditions\.reference = 'stand' is not allowed; use one of auto, forward, backward"),
     ({"contrasts": {"adjust": "fdr"}}, r"contrasts\.adjust = 'fdr' is not allowed"),

@@ -9,7 +9,6 @@ a PulseAudio null sink whose monitor the test records (``audio`` marker).
 from __future__ import annotations
 
 import csv
-import ctypes.util
 import hashlib
 import os
 import shutil
@@ -24,6 +23,7 @@ from PIL import Image
 
 from experiment import voice_coding as vc
 from experiment.coding_tool import DETECTED, ONSET, Layout
+from audio_support import require_audio
 from test_voice_coding import CLOCK_RATE, RATE, SPECS, STEM, make_session
 
 REPO = Path(__file__).resolve().parents[1]
@@ -322,21 +322,9 @@ def test_all_goes_through_every_trial_held_arrows_repeat_and_a_click_sets_the_on
 
 
 # ------------------------------------------------------------------ playback into a virtual sink
-def _audio_missing() -> str | None:
-    from experiment.virtual_audio import missing_tools
-    missing = missing_tools()
-    if ctypes.util.find_library("portaudio") is None:
-        missing.append("libportaudio2")
-    return f"needs {', '.join(missing)}" if missing else None
-
-
 @pytest.fixture
 def virtual_audio():
-    reason = _audio_missing()
-    if reason:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"CI=true but the audio tests cannot run: {reason}")
-        pytest.skip(reason)
+    require_audio()
     from experiment.virtual_audio import VirtualAudio
     va = VirtualAudio().start()
     yield va

@@ -9,9 +9,7 @@ voice key. Without PulseAudio they skip (fail when CI=true).
 """
 from __future__ import annotations
 
-import ctypes.util
 import hashlib
-import os
 import subprocess
 import sys
 import time
@@ -22,6 +20,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
+from audio_support import require_audio
 from experiment.audio_capture import AudioCaptureError, AudioRecorder
 from experiment.datafile import read_rows
 from experiment.voice_device import INDEX_NAME, audio_folder, noise_audio_path, trial_audio_path
@@ -120,27 +119,9 @@ def test_ring_buffer_refuses_audio_it_no_longer_holds():
 
 
 # ------------------------------------------------------------------ the real audio path
-def _audio_missing() -> str | None:
-    from experiment.virtual_audio import missing_tools
-    from experiment.speech_synth import espeak_available
-    missing = missing_tools()
-    if ctypes.util.find_library("portaudio") is None:
-        missing.append("libportaudio2")
-    if not espeak_available():
-        missing.append("espeak-ng")
-    if missing:
-        return (f"needs {', '.join(missing)} (apt-get install pulseaudio pulseaudio-utils "
-                "libportaudio2 espeak-ng)")
-    return None
-
-
 @pytest.fixture(scope="module")
 def virtual_audio():
-    reason = _audio_missing()
-    if reason:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"CI=true but the audio tests cannot run: {reason}")
-        pytest.skip(reason)
+    require_audio(espeak=True)
     from experiment.virtual_audio import VirtualAudio
     va = VirtualAudio().start()
     yield va

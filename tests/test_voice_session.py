@@ -7,10 +7,8 @@ Exactly as a lab starts it: ``python -m experiment --preset voice ... --simulate
 """
 from __future__ import annotations
 
-import ctypes.util
 import hashlib
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -18,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from audio_support import require_audio
 from experiment.config import load_config, preset_path
 from experiment.datafile import read_rows
 from experiment.voice_device import INDEX_NAME, read_wav_float
@@ -30,26 +29,9 @@ N_TRIALS = CONFIG.practice.trials + len(CONFIG.design.conditions) * CONFIG.desig
 pytestmark = [pytest.mark.display, pytest.mark.audio, pytest.mark.slow]
 
 
-def _missing() -> str | None:
-    from experiment.speech_synth import espeak_available
-    from experiment.virtual_audio import missing_tools
-    missing = missing_tools()
-    if ctypes.util.find_library("portaudio") is None:
-        missing.append("libportaudio2")
-    if not espeak_available():
-        missing.append("espeak-ng")
-    if not os.environ.get("DISPLAY"):
-        missing.append("an X display (run under xvfb-run)")
-    return f"needs {', '.join(missing)}" if missing else None
-
-
 @pytest.fixture(scope="module")
 def vocal_session(tmp_path_factory):
-    reason = _missing()
-    if reason:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"CI=true but the vocal session cannot run: {reason}")
-        pytest.skip(reason)
+    require_audio(espeak=True, display=True)
     data = tmp_path_factory.mktemp("data")
     log = data / "sim.jsonl"
     cmd = [sys.executable, "-m", "experiment", "--preset", "voice", "--config", str(E2E_CONFIG),
