@@ -26,7 +26,7 @@ from typing import Iterable, Mapping, Sequence
 
 import numpy as np
 
-from experiment.datafile import CsvAppender, TRIALS_SUFFIX, read_rows
+from experiment.datafile import TRIALS_SUFFIX, CsvAppender, SessionPaths, read_rows
 from experiment.stimulus_set import STIMULI_DIR
 from experiment.voice_device import AUDIO_DIR_SUFFIX, INDEX_NAME, read_wav_float
 
@@ -185,14 +185,8 @@ def now_iso() -> str:
 
 # ------------------------------------------------------------------ where a session's files are
 @dataclass(frozen=True)
-class SessionFiles:
-    """One session's files: ``folder/<stem>_trials.csv`` and ``folder/<stem>_audio/``."""
-    folder: Path
-    stem: str
-
-    @property
-    def trials(self) -> Path:
-        return self.folder / f"{self.stem}{TRIALS_SUFFIX}"
+class SessionFiles(SessionPaths):
+    """One session's files (:class:`SessionPaths`) and its audio folder ``<stem>_audio/``."""
 
     @property
     def audio_dir(self) -> Path:
@@ -201,10 +195,6 @@ class SessionFiles:
     @property
     def index(self) -> Path:
         return self.audio_dir / INDEX_NAME
-
-    @property
-    def config(self) -> Path:
-        return self.folder / f"{self.stem}_config.toml"
 
     def coding_path(self, coder: str) -> Path:
         return self.audio_dir / f"{CODER_PREFIX}{check_coder(coder)}.csv"
