@@ -13,6 +13,11 @@ seeds); the reported numbers are on the 'eval' split. Both splits use the same w
 shipped colour words are all there is), so the split separates voices, rates, pitches,
 noise conditions and onsets, not words.
 
+Beside the two detectors, every item gets the ideal observer's evidence time
+(``bench.ideal_observer``): how soon after the true onset the word could be told apart from
+the noise at all, by an observer that knows the word's spectrum. It shows which errors
+are the detector's and which the signal's.
+
 ``main(out_dir)`` writes ``<out_dir>/voicekey.md`` and ``<out_dir>/voicekey.json`` for the
 eval split (``python -m bench voicekey``); ``main(out_dir, "dev")`` runs the tuning split.
 espeak-ng takes ~30 ms per word here, so words are synthesised on the fly, not cached.
@@ -28,6 +33,7 @@ from pathlib import Path
 
 import numpy as np
 
+from bench.ideal_observer import evidence_time_s
 from experiment.speech_synth import place_word, synthesise
 from experiment.voicekey import OnsetTracker, calibrate, detect_onset, threshold_onset
 from experiment.walking_noise import mix_at_snr, random_condition, walking_noise
@@ -38,6 +44,7 @@ CALIBRATION_S = 4.0
 ONSET_RANGE_S = (0.35, 1.5)
 SNRS_DB = (20.0, 10.0, 5.0)
 EARLY_S = 0.050            # detected this much before the true onset = false alarm
+EVIDENCE_NATS = (5.0, 10.0)  # ideal-observer evidence levels reported (bench.ideal_observer)
 WORDS_TOML = Path(__file__).resolve().parents[1] / "stimuli" / "words.toml"
 
 # espeak-ng base voice per language, and initial phonemes (IPA) of the colour words.
@@ -146,6 +153,9 @@ def evaluate(split: Split, progress: bool = True) -> dict:
                    "phoneme": it.phoneme, "voice": it.voice, "wpm": it.words_per_minute,
                    "pitch": it.pitch, "snr_db": snr, "true_s": true_s,
                    "ours_s": res.onset_s, "threshold_s": thr}
+            for nats in EVIDENCE_NATS:   # x - noise: the word exactly as mixed
+                row[f"evidence_{nats:.0f}_s"] = evidence_time_s(
+                    x - noise, int(round(true_s * RATE_HZ)), calib, RATE_HZ, nats)
             if snr == 10.0:
                 tracker = OnsetTracker(RATE_HZ, model)
                 chunk = int(0.010 * RATE_HZ)
@@ -197,9 +207,20 @@ def error_stats(rows: list[dict], key: str) -> dict:
     }
 
 
+def evidence_stats(rows: list[dict], nats: float) -> dict:
+    """The ideal observer's evidence times (ms after the true onset) at ``nats`` over ``rows``:
+    median, 95th percentile and how many exceed 20 ms (``inf`` = not within 300 ms)."""
+    t = np.array([1000 * r[f"evidence_{nats:.0f}_s"] for r in rows])
+    return {"n": len(t),
+            "median_ms": float(np.median(t)) if len(t) else float("nan"),
+            "p95_ms": float(np.quantile(t, 0.95, method="higher")) if len(t) else float("nan"),
+            "over_20ms": int(np.sum(t > 20)),
+            "over_20ms_pct": 100.0 * float(np.mean(t > 20)) if len(t) else float("nan")}
+
+
 def summarise(result: dict) -> dict:
     rows = result["rows"]
-    out = {"per_snr": {}, "by_phoneme": {}}
+    out = {"per_snr": {}, "by_phoneme": {}, "ideal_observer": {}}
     phonemes = sorted({r["phoneme"] for r in rows})
     for snr in SNRS_DB:
         sub = [r for r in rows if r["snr_db"] == snr]
@@ -207,6 +228,11 @@ def summarise(result: dict) -> dict:
         out["by_phoneme"][str(snr)] = {
             ph: {k: error_stats([r for r in sub if r["phoneme"] == ph], f"{k}_s")
                  for k in ("ours", "threshold")} for ph in phonemes}
+        out["ideal_observer"][str(snr)] = {
+            f"{nats:.0f}": {"all": evidence_stats(sub, nats),
+                            **{ph: evidence_stats([r for r in sub if r["phoneme"] == ph], nats)
+                               for ph in phonemes}}
+            for nats in EVIDENCE_NATS}
     no = result["noise_only"]
     out["noise_only"] = {"n": len(no),
                          "ours_false_alarms": sum(r["ours_s"] is not None for r in no),
@@ -300,6 +326,13 @@ def report(summary: dict, split: Split, n_items: int, timing: dict) -> str:
     ]
     for name, req, meas, ok in targets(summary):
         lines.append(f"| {name} | {req} | {meas} | {'PASS' if ok else 'FAIL'} |")
+    io = summary["ideal_observer"]["10.0"]
+    lines += ["", "For comparison, the ideal observer (below) at 10 dB: p95 " + ", ".join(
+        f"{_fmt(io[f'{nats:.0f}']['all']['p95_ms'])} ms at {nats:.0f} nats "
+        f"({io[f'{nats:.0f}']['all']['over_20ms']}/{io[f'{nats:.0f}']['all']['n']} items "
+        "over 20 ms)" for nats in EVIDENCE_NATS)
+        + ". Where that exceeds 20 ms, no voice key can be expected to meet the p95 target "
+        "on this test set."]
     lines += ["", "## Per SNR", "",
               "| SNR dB | detector | median ms | p95 ms | p95 of detected ms | mean signed ms | "
               "misses | false alarms | > 20 ms early / late | abs. error > 50 ms |",
@@ -328,6 +361,21 @@ def report(summary: dict, split: Split, n_items: int, timing: dict) -> str:
         lines.append(f"| {snr:.0f} | stroop-walk, errors > 20 ms early / late | " + " | ".join(
             f"{summary['by_phoneme'][str(snr)][p]['ours']['early_20ms']} / "
             f"{summary['by_phoneme'][str(snr)][p]['ours']['late_20ms']}" for p in phonemes) + " |")
+    lines += ["", "## Ideal-observer reference (`bench.ideal_observer`)", "",
+              "How long after the true onset an observer that knows the word's exact short-time "
+              "power spectrum (2 ms frames) and the noise's mean spectrum (from the calibration "
+              "recording) needs to gather 5 or 10 nats of expected log-likelihood ratio "
+              "(likelihood ratios of about 150:1 and 22000:1) that the word has started. A voice "
+              "key knows less, so it cannot be expected to place onsets much closer than this. "
+              "Median / p95 ms (items over 20 ms); 'inf': not within 300 ms.", "",
+              "| SNR dB | evidence | all | " + " | ".join(f"/{p}/" for p in phonemes) + " |",
+              "|---|---|---|" + "---|" * len(phonemes)]
+    for snr in SNRS_DB:
+        for nats in EVIDENCE_NATS:
+            io = summary["ideal_observer"][str(snr)][f"{nats:.0f}"]
+            lines.append(f"| {snr:.0f} | {nats:.0f} nats | " + " | ".join(
+                f"{_fmt(io[k]['median_ms'])} / {_fmt(io[k]['p95_ms'])} ({io[k]['over_20ms']})"
+                for k in ["all", *phonemes]) + " |")
     on = summary["online_10db"]
     lines += ["", "## Online use (10 dB, 10 ms chunks through `OnsetTracker`)", "",
               f"Decided on {on['decided']}/{on['n']} items; decision time after the true onset "
