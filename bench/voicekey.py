@@ -152,7 +152,7 @@ def evaluate(split: Split, progress: bool = True) -> dict:
             row = {"item": it.index, "language": it.language, "word": it.word,
                    "phoneme": it.phoneme, "voice": it.voice, "wpm": it.words_per_minute,
                    "pitch": it.pitch, "snr_db": snr, "true_s": true_s,
-                   "ours_s": res.onset_s, "threshold_s": thr}
+                   "ours_s": res.onset_s, "threshold_s": thr, "ours_snr_db": res.snr_db}
             for nats in EVIDENCE_NATS:   # x - noise: the word exactly as mixed
                 row[f"evidence_{nats:.0f}_s"] = evidence_time_s(
                     x - noise, int(round(true_s * RATE_HZ)), calib, RATE_HZ, nats)
@@ -220,7 +220,7 @@ def evidence_stats(rows: list[dict], nats: float) -> dict:
 
 def summarise(result: dict) -> dict:
     rows = result["rows"]
-    out = {"per_snr": {}, "by_phoneme": {}, "ideal_observer": {}}
+    out = {"per_snr": {}, "by_phoneme": {}, "ideal_observer": {}, "snr_estimate": {}}
     phonemes = sorted({r["phoneme"] for r in rows})
     for snr in SNRS_DB:
         sub = [r for r in rows if r["snr_db"] == snr]
@@ -228,6 +228,11 @@ def summarise(result: dict) -> dict:
         out["by_phoneme"][str(snr)] = {
             ph: {k: error_stats([r for r in sub if r["phoneme"] == ph], f"{k}_s")
                  for k in ("ours", "threshold")} for ph in phonemes}
+        est = np.array([r["ours_snr_db"] - snr for r in sub if r["ours_snr_db"] is not None])
+        out["snr_estimate"][str(snr)] = {
+            "n": len(est), "median_error_db": float(np.median(est)) if len(est) else float("nan"),
+            "p5_error_db": float(np.percentile(est, 5)) if len(est) else float("nan"),
+            "p95_error_db": float(np.percentile(est, 95)) if len(est) else float("nan")}
         out["ideal_observer"][str(snr)] = {
             f"{nats:.0f}": {"all": evidence_stats(sub, nats),
                             **{ph: evidence_stats([r for r in sub if r["phoneme"] == ph], nats)
@@ -344,6 +349,11 @@ def report(summary: dict, split: Split, n_items: int, timing: dict) -> str:
                          f"{_fmt(s['p95_detected_ms'])} | {_fmt(s['mean_signed_ms'])} | "
                          f"{s['misses']}/{s['n']} | {s['false_alarms']} | "
                          f"{s['early_20ms']} / {s['late_20ms']} | {s['gross_50ms']} |")
+    lines += ["", "SNR as the detector estimates it (`OnsetResult.snr_db`, written to each trial's "
+              "`recordings.csv` row) minus the mixing SNR: " + "; ".join(
+                  f"{snr:.0f} dB: median {e['median_error_db']:+.1f} dB, 5th-95th percentile "
+                  f"{e['p5_error_db']:+.1f} to {e['p95_error_db']:+.1f} dB"
+                  for snr in SNRS_DB for e in [summary["snr_estimate"][str(snr)]]) + "."]
     no = summary["noise_only"]
     lines += ["", f"Noise-only recordings (no speech): false alarms stroop-walk "
               f"{no['ours_false_alarms']}/{no['n']}, threshold key {no['threshold_false_alarms']}/{no['n']}.",

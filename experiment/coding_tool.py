@@ -519,6 +519,8 @@ class CodingTool:
         detected = ("none found" if trial.detected_rt_ms is None
                     else f"{trial.detected_rt_ms:.1f} ms")
         conf = "" if trial.confidence is None else f", confidence {trial.confidence:.2f}"
+        if trial.snr_db is not None:
+            conf += f", SNR {trial.snr_db:.0f} dB" + (" (low: check the onset)" if trial.snr_db < 15 else "")
         online = "" if trial.online_rt_ms is None else f" (online {trial.online_rt_ms:.1f} ms)"
         latest = self.file.latest().get(trial.key)
         n_rows = sum(r.key == trial.key for r in self.file.records)

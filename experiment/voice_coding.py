@@ -298,6 +298,8 @@ class CodingTrial:
     (the nominal rate of the WAV is used). ``detected_rt_ms``: the trial file's ``rt_ms``.
     ``live_code``: the experimenter's code during the session (``accuracy_code``; '' if the
     trial file has none). ``codes``: this coder's earlier rows for the trial, in file order.
+    ``snr_db``: the word's SNR from ``recordings.csv`` (None if not there): below about 15 dB
+    the detected onset deserves a close look.
     """
     is_practice: int
     block: int
@@ -319,6 +321,7 @@ class CodingTrial:
     live_code: str
     noise_file: str
     codes: tuple[CodeRecord, ...] = field(default=())
+    snr_db: float | None = None
 
     @property
     def key(self) -> TrialKey:
@@ -422,7 +425,8 @@ def load_session(path: Path, coder: str) -> CodingSession:
             key = (_int(r["is_practice"]), _int(r["block"]), _int(r["trial_in_block"]))
             detected = _float(r["rt_ms"])
             audio_file = (r.get("audio_file") or "").strip()
-            timing = _timing_of(by_file.get(audio_file) if audio_file else None, files)
+            index_row = by_file.get(audio_file) if audio_file else None
+            timing = _timing_of(index_row, files)
             trial = CodingTrial(
                 is_practice=key[0], block=key[1], trial_in_block=key[2],
                 trial_in_session=_int(r["trial_in_session"]), condition=r.get("condition", ""),
@@ -434,7 +438,8 @@ def load_session(path: Path, coder: str) -> CodingSession:
                 online_rt_ms=_float(r.get("voice_online_rt_ms")),
                 confidence=_float(r.get("voice_confidence")),
                 live_code=r.get("accuracy_code", "") or "", noise_file=r.get("noise_file", "") or "",
-                codes=tuple(earlier.get(key, ())))
+                codes=tuple(earlier.get(key, ())),
+                snr_db=_float((index_row or {}).get("snr_db")))
         except (KeyError, ValueError) as exc:
             raise CodingError(f"{files.trials}: voice row {n} is malformed "
                               f"({type(exc).__name__}: {exc}); restore the file from the backup") from None

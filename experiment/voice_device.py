@@ -49,8 +49,8 @@ INDEX_COLUMNS = (
     "kind", "file", "is_practice", "block", "trial_in_block", "trial_in_session",
     "start_s", "end_s", "audio_start_s", "audio_rate_hz", "audio_clock_rate_hz", "n_samples",
     "av_offset_s", "av_offset_uncertainty_us", "timing_fit_sd_ms", "overflows",
-    "noise_file", "online_rt_ms", "rt_ms", "voicing_ms", "confidence", "detector", "rms_dbfs",
-    "peak_dbfs", "reference_rt_ms", "reference_gap_ms",
+    "noise_file", "online_rt_ms", "rt_ms", "voicing_ms", "confidence", "snr_db", "detector",
+    "rms_dbfs", "peak_dbfs", "reference_rt_ms", "reference_gap_ms",
 )
 
 
@@ -462,7 +462,7 @@ class VoiceDevice:
             "rt_ms": rt, "voicing_ms": (None if res.voicing_s is None else
                                         onset_rt_ms(res.voicing_s, seg.start_s, seg.clock_rate_hz,
                                                     seg.rate_hz, start_s)),
-            "confidence": round(res.confidence, 3), "rms_dbfs": round(rms, 2),
+            "confidence": round(res.confidence, 3), "snr_db": res.snr_db, "rms_dbfs": round(rms, 2),
             "peak_dbfs": round(peak, 2), **self._reference(start_s, end_s)})
         return {"audio_file": written.name, "audio_start_s": seg.start_s,
                 "audio_clock_rate_hz": seg.clock_rate_hz, "av_offset_s": seg.offset_s,

@@ -31,7 +31,7 @@ from experiment.voice_device import (AUDIO_DIR_SUFFIX, INDEX_NAME, detector_para
 
 OUT_SUFFIX = "_voice_onsets.csv"
 COLUMNS = ("is_practice", "block", "trial_in_block", "trial_in_session", "audio_file",
-           "noise_file", "rt_ms", "voicing_ms", "confidence", "band", "online_rt_ms",
+           "noise_file", "rt_ms", "voicing_ms", "confidence", "snr_db", "band", "online_rt_ms",
            "session_rt_ms", "detector", "detector_params")
 
 
@@ -105,7 +105,7 @@ def session_onsets(audio_dir: Path, params: voicekey.VoiceKeyParams | None = Non
             "trial_in_session": r["trial_in_session"], "audio_file": r["file"], "noise_file": noise_name,
             "rt_ms": onset_rt_ms(res.onset_s, start, clock_rate, rate, zero),
             "voicing_ms": onset_rt_ms(res.voicing_s, start, clock_rate, rate, zero),
-            "confidence": round(res.confidence, 3), "band": res.band,
+            "confidence": round(res.confidence, 3), "snr_db": res.snr_db, "band": res.band,
             "online_rt_ms": _f(r["online_rt_ms"]), "session_rt_ms": _f(r["rt_ms"]),
             "detector": version, "detector_params": pjson})
     return out

@@ -64,6 +64,7 @@ REFINE_WIN_S = 0.004
 SPECTRAL_BAND_HZ = (200.0, 8000.0)   # back-off bands
 REFINE_BAND_HZ = (300.0, 8000.0)     # change-point refinement
 MIN_RATE_HZ = 16000
+SNR_GAP_S = 0.100   # voiceless stretches inside a word (a closure, a medial consonant)
 
 
 class VoiceKeyError(ValueError):
@@ -143,7 +144,9 @@ class NoiseModel:
     power per bin of the 8 ms frames within SPECTRAL_BAND_HZ, shape (n_fine_bins,);
     ``band_background_db``/``band_scale_db``: per band, the noise's background level (dB re
     fine_psd) and its spread ((84th - 16th percentile) / 2), shapes (n_bands,);
-    ``whitener``: the noise's LPC inverse filter, shape (lpc_order + 1,).
+    ``whitener``: the noise's LPC inverse filter, shape (lpc_order + 1,);
+    ``mean_square``: the recording's mean squared sample (its power, in the audio's units
+    squared), the reference of :attr:`OnsetResult.snr_db`.
     """
     rate_hz: int
     duration_s: float
@@ -155,6 +158,7 @@ class NoiseModel:
     band_scale_db: np.ndarray
     whitener: np.ndarray
     params: VoiceKeyParams = field(default_factory=VoiceKeyParams)
+    mean_square: float = 0.0
 
     def voiced_threshold(self) -> float:
         """Voiced-run score (units of noise voice-band power) that confirms speech."""
@@ -175,7 +179,11 @@ class OnsetResult:
     (n_frames,)), ``evidence`` (second-highest band z-score above the background; ~0 in
     noise) and ``voicing`` (voiced score / voicing threshold; > 1 is voiced). ``band``: the
     frequency band that placed the onset (index into :func:`band_edges_hz`), None if none
-    did (onset at the start of voicing) or no onset.
+    did (onset at the start of voicing) or no onset. ``snr_db``: the word's signal-to-noise
+    ratio in dB, None if no onset: the power of the recording from the onset to the end of
+    the last voiced stretch (gaps up to SNR_GAP_S), minus the calibration noise's power,
+    over the calibration noise's power. Below about 15 dB, onsets of words that begin with
+    a faint sound deserve a hand check (see the benchmark's ideal-observer reference).
     """
     onset_s: float | None
     voicing_s: float | None
@@ -185,6 +193,7 @@ class OnsetResult:
     evidence: np.ndarray
     voicing: np.ndarray
     band: int | None = None
+    snr_db: float | None = None
 
 
 # ---------------------------------------------------------------------------- features
@@ -331,7 +340,7 @@ def calibrate(noise: np.ndarray, rate_hz: int, params: VoiceKeyParams = VoiceKey
         band_background_db=np.percentile(bands, params.background_percentile, axis=0),
         band_scale_db=np.maximum((hi - lo) / 2, 0.1),
         whitener=_lpc_whitener(x, params.lpc_order),
-        params=params,
+        params=params, mean_square=float(np.mean(x * x)),
     )
 
 
@@ -553,7 +562,29 @@ def detect_onset(samples: np.ndarray, rate_hz: int, noise: np.ndarray | NoiseMod
         chosen, band = edge
     t_est = float(t_f[chosen] - FINE_WIN_S / 2)
     onset = _refine(x, rate_hz, t_est, params)
-    return OnsetResult(onset, t_voicing, t_est, confidence, t_f, evidence_of(z), voicing, band)
+    snr = _snr_db(x, rate_hz, onset, t_c, score, i_v, v_thr, model.mean_square)
+    return OnsetResult(onset, t_voicing, t_est, confidence, t_f, evidence_of(z), voicing, band, snr)
+
+
+def _snr_db(x: np.ndarray, rate_hz: int, onset_s: float, t_c: np.ndarray, score: np.ndarray,
+            i_v: int, threshold: float, noise_power: float) -> float | None:
+    """The word's SNR in dB (see :class:`OnsetResult`): from ``onset_s`` to the end of the
+    last coarse frame at or after ``i_v`` whose voiced score reaches ``threshold``, gaps of
+    up to SNR_GAP_S allowed. None if the noise power is unknown."""
+    if noise_power <= 0.0:
+        return None
+    voiced = np.flatnonzero(score[i_v:] >= threshold) + i_v
+    last = i_v
+    for i in voiced:
+        if t_c[i] - t_c[last] > SNR_GAP_S:
+            break
+        last = i
+    a = max(0, int(onset_s * rate_hz))
+    b = min(len(x), int((t_c[last] + COARSE_WIN_S / 2) * rate_hz))
+    if b - a < int(0.01 * rate_hz):
+        return None
+    word_power = float(np.mean(x[a:b] ** 2)) - noise_power
+    return round(10.0 * np.log10(max(word_power, 1e-3 * noise_power) / noise_power), 1)
 
 
 # ---------------------------------------------------------------------------- baseline

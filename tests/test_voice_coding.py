@@ -112,13 +112,15 @@ def make_session(folder: Path, specs=SPECS, seed: int = 3, keyboard_rows: int = 
         wavfile.write(adir / name, RATE, pcm)
         rt = None if true_ms is None else round(true_ms + s.detector_error_ms, 6)
         conf = None if rt is None else round(float(rng.uniform(0.5, 1.0)), 3)
+        snr = None if rt is None else round(float(rng.uniform(3.0, 25.0)), 1)
         key = dict(is_practice=s.is_practice, block=s.block, trial_in_block=s.trial_in_block,
                    trial_in_session=n)
         if idx is not None:
             row = {c: "" for c in INDEX_COLUMNS}
             row.update(kind="trial", file=name, **key, start_s=start_s, end_s=start_s + window_s,
                        audio_start_s=audio_start_s, audio_rate_hz=RATE, audio_clock_rate_hz=CLOCK_RATE,
-                       n_samples=n_samples, noise_file=noise_name, rt_ms=rt, confidence=conf)
+                       n_samples=n_samples, noise_file=noise_name, rt_ms=rt, confidence=conf,
+                       snr_db=snr)
             idx.append(row)
         if s.audio == "missing":
             (adir / name).unlink()
@@ -139,7 +141,8 @@ def make_session(folder: Path, specs=SPECS, seed: int = 3, keyboard_rows: int = 
         rows.append(cells)
         facts[(s.is_practice, s.block, s.trial_in_block)] = dict(
             spec=s, audio_file=name, start_s=start_s, audio_start_s=audio_start_s, true_ms=true_ms,
-            rt_ms=rt, wav=pcm.astype(np.float64) / 32768.0, n=n)
+            rt_ms=rt, wav=pcm.astype(np.float64) / 32768.0, n=n,
+            snr_db=snr if idx is not None and s.audio != "unlisted" else None)
     for i in range(keyboard_rows):
         cells = {c: "" for c in COLUMNS}
         cells.update(participant="P07", session=1, is_practice=0, block=9, trial_in_block=i + 1,
@@ -236,7 +239,7 @@ def test_load_session_gives_the_voice_trials_with_their_facts(tmp_path):
         assert (t.word, t.ink, t.word_colour) == (WORDS[spec.word], spec.ink, spec.word)
         assert t.correct_response == spec.ink and t.live_code == spec.live_code
         assert t.audio_file == f["audio_file"] and t.trial_in_session == f["n"]
-        assert t.detected_rt_ms == f["rt_ms"]
+        assert t.detected_rt_ms == f["rt_ms"] and t.snr_db == f["snr_db"]
         assert t.timing.exact and t.timing.clock_rate_hz == CLOCK_RATE and t.timing.rate_hz == RATE
         assert t.timing.offset_s == pytest.approx(f["audio_start_s"] - f["start_s"], abs=1e-9)
         assert 0 < t.timing.offset_s < 0.5 / RATE

@@ -133,7 +133,7 @@ def test_every_trial_and_block_has_its_recording(vocal_session):
         x, rate = read_wav_float(s["audio"] / r["file"])
         assert len(x) / rate == pytest.approx(CONFIG.voice.noise_calibration_s, abs=0.01)
         assert float(r["rms_dbfs"]) > -60      # the walking noise, not digital silence
-    heard_online = []
+    heard_online, snrs = [], []
     for row in s["rows"]:
         entry = trials[row["audio_file"]]
         assert (entry["block"], entry["trial_in_block"]) == (row["block"], row["trial_in_block"])
@@ -146,10 +146,13 @@ def test_every_trial_and_block_has_its_recording(vocal_session):
         assert len(x) / rate == pytest.approx(CONFIG.timing.response_window_s, abs=0.005)
         if row["rt_ms"]:
             assert float(entry["rt_ms"]) == pytest.approx(float(row["rt_ms"]), abs=1e-3)
+            snrs.append(float(entry["snr_db"]))
             heard_online.append(row["voice_online_rt_ms"] != "")
     # the online key (which ends the word) heard nearly every word the offline key found; it
     # stops listening at the window's end, so a word said late may be the offline key's only
     assert np.mean(heard_online) >= 0.85, heard_online
+    # the simulated speaker talks at --sim-snr-db (20 dB) over the walking noise
+    assert 15.0 <= np.median(snrs) <= 25.0, snrs
     run = s["sidecar"]["runs"][0]
     assert run["response_device"]["voice_mic_check_rms_dbfs"] > -60
     events = [e for e in s["sidecar"]["events"] if e["event"] == "noise-calibration"]

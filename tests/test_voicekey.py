@@ -162,6 +162,20 @@ def test_without_calibration_in_steady_noise():
     assert abs(res.onset_s - true_s) <= 0.006
 
 
+@pytest.mark.parametrize("snr_db", [5.0, 10.0, 20.0])
+def test_snr_estimate_follows_the_mixing_snr(snr_db):
+    """The estimated SNR is within a few dB of the mixing SNR (active speech RMS vs the whole
+    noise's RMS), for words of every language; no onset, no SNR."""
+    errors = []
+    for i, (lang, text) in enumerate(WORDS[::2]):
+        x, _, model, _ = trial(text, voice_for(lang), 170, snr_db, 9700 + i)
+        errors.append(detect_onset(x, RATE, model).snr_db - snr_db)
+    assert -1.0 <= np.median(errors) <= 1.5, errors
+    assert max(np.abs(errors)) <= 3.5, errors
+    cond, model, _ = condition_noise(100)
+    assert detect_onset(walking_noise(1.5, RATE, 9800, cond), RATE, model).snr_db is None
+
+
 # ---------------------------------------------------------------------------- false alarms
 
 def test_walking_noise_alone_is_not_speech():
