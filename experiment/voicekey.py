@@ -157,8 +157,8 @@ class NoiseModel:
     band_background_db: np.ndarray
     band_scale_db: np.ndarray
     whitener: np.ndarray
+    mean_square: float
     params: VoiceKeyParams = field(default_factory=VoiceKeyParams)
-    mean_square: float = 0.0
 
     def voiced_threshold(self) -> float:
         """Voiced-run score (units of noise voice-band power) that confirms speech."""
@@ -340,7 +340,7 @@ def calibrate(noise: np.ndarray, rate_hz: int, params: VoiceKeyParams = VoiceKey
         band_background_db=np.percentile(bands, params.background_percentile, axis=0),
         band_scale_db=np.maximum((hi - lo) / 2, 0.1),
         whitener=_lpc_whitener(x, params.lpc_order),
-        params=params, mean_square=float(np.mean(x * x)),
+        mean_square=float(np.mean(x * x)), params=params,
     )
 
 
@@ -570,15 +570,12 @@ def _snr_db(x: np.ndarray, rate_hz: int, onset_s: float, t_c: np.ndarray, score:
             i_v: int, threshold: float, noise_power: float) -> float | None:
     """The word's SNR in dB (see :class:`OnsetResult`): from ``onset_s`` to the end of the
     last coarse frame at or after ``i_v`` whose voiced score reaches ``threshold``, gaps of
-    up to SNR_GAP_S allowed. None if the noise power is unknown."""
+    up to SNR_GAP_S allowed. None if the noise power is 0 (a silent calibration)."""
     if noise_power <= 0.0:
         return None
-    voiced = np.flatnonzero(score[i_v:] >= threshold) + i_v
-    last = i_v
-    for i in voiced:
-        if t_c[i] - t_c[last] > SNR_GAP_S:
-            break
-        last = i
+    voiced = np.flatnonzero(score[i_v:] >= threshold) + i_v   # starts at i_v
+    gaps = np.flatnonzero(np.diff(t_c[voiced]) > SNR_GAP_S)
+    last = voiced[gaps[0]] if gaps.size else voiced[-1]
     a = max(0, int(onset_s * rate_hz))
     b = min(len(x), int((t_c[last] + COARSE_WIN_S / 2) * rate_hz))
     if b - a < int(0.01 * rate_hz):
