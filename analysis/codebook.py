@@ -7,7 +7,9 @@ columns against ``experiment/records.py``.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+from pathlib import Path
 
 CONDITIONS = ("stand", "forward", "backward", "left", "right")
 CONGRUENCY = ("congruent", "incongruent", "neutral")
@@ -132,3 +134,41 @@ BLOCK_COLUMN_NAMES = tuple(c.name for c in BLOCK_COLUMNS)
 CODER_COLUMN_NAMES = tuple(c.name for c in CODER_COLUMNS)
 CODER_FILE_PREFIX = "coding_"
 AUDIO_DIR_SUFFIX = "_audio"
+
+#: The codebook itself: the tables whose wording the BIDS sidecars carry.
+CODEBOOK_FILE = Path(__file__).resolve().parents[1] / "data" / "README.md"
+
+
+@dataclass(frozen=True)
+class DocumentedColumn:
+    """One row of a codebook table in ``data/README.md``, markdown stripped: ``type``
+    ('string', 'int', 'float'), ``values`` (the 'unit / values' cell, may be empty) and
+    ``meaning``."""
+    name: str
+    type: str
+    values: str
+    meaning: str
+
+
+def _plain(cell: str) -> str:
+    return re.sub(r"\s+", " ", cell.replace("`", "").replace("**", "")).strip()
+
+
+def documented_columns(heading: str, codebook: Path = CODEBOOK_FILE) -> tuple[DocumentedColumn, ...]:
+    """The rows of the first table under the codebook heading that starts with ``heading``
+    (e.g. "## `_trials.csv`"), up to the next heading. ValueError if there is none."""
+    text = codebook.read_text(encoding="utf-8")
+    if heading not in text:
+        raise ValueError(f"{codebook}: no heading {heading!r}")
+    section = re.split(r"\n#", text.split(heading, 1)[1], maxsplit=1)[0]
+    rows = [line for line in section.splitlines()
+            if line.startswith("|") and not line.startswith("|-")][1:]  # after the header
+    out = []
+    for row in rows:
+        cells = [c.strip() for c in row.strip().strip("|").split("|")]
+        name, kind, values, meaning = (cells + ["", "", ""])[:4]
+        out.append(DocumentedColumn(re.sub(r"\s+", "", name), _plain(kind), _plain(values),
+                                    _plain(meaning)))
+    if not out:
+        raise ValueError(f"{codebook}: no table under {heading!r}")
+    return tuple(out)
