@@ -6,7 +6,9 @@ STAMP := $(VENV)/.installed
 # xvfb: virtual display; libjack: without it PsychoPy's ptb keyboard backend does not load;
 # espeak-ng, sox, pulseaudio, libportaudio2: synthesised speech and the virtual microphone;
 # libxcb-*, libxkbcommon-x11: what PyQt6 (PsychoPy's participant dialog) needs on X11.
+# fonts-noto-cjk: Noto Sans CJK for the zh, ja and ko word lists (the session checks the glyphs).
 SYSTEM_PACKAGES := xvfb xauth libjack-jackd2-0 libportaudio2 espeak-ng sox pulseaudio pulseaudio-utils libasound2-plugins \
+  fonts-noto-cjk \
   libxcb-icccm4 libxcb-keysyms1 libxcb-cursor0 libxkbcommon-x11-0
 # Run under a virtual display unless there is a real one.
 XRUN := $(if $(DISPLAY),,xvfb-run -a -s "-screen 0 1280x800x24")

@@ -273,7 +273,10 @@ def run_session(config: Config, args, data_dir: Path, order, order_source: str) 
         raise UsageError(str(exc)) from None
     from psychopy import core, data, logging
 
-    from experiment.display import measured_frame_timing, open_window
+    from experiment.display import font_coverage_error, measured_frame_timing, open_window
+    problem = font_coverage_error(config)  # before the window: no tofu boxes for words
+    if problem:
+        raise UsageError(problem)
     from experiment.session import Session
 
     logging.console.setLevel(logging.WARNING)

@@ -2,10 +2,16 @@
 from __future__ import annotations
 
 import statistics
+import string
+from pathlib import Path
 
 from psychopy import visual
 
 from experiment.config import Config
+from experiment.glyphs import describe_characters, missing_characters
+
+#: What the text screens (instructions, experimenter screens) and the fixation cross need.
+SCREEN_TEXT = string.ascii_letters + string.digits + "+.,:;!?()%'\"-="
 
 
 def open_window(config: Config, fullscreen: bool | None = None) -> visual.Window:
@@ -35,6 +41,36 @@ def measured_frame_timing(win: visual.Window, n_frames: int = 60) -> dict[str, f
     return {"frame_rate_hz": None if rate is None else round(float(rate), 3),
             "frame_period_used_ms": round(win.monitorFramePeriod * 1000, 4),
             "frame_interval_median_ms": round(statistics.median(intervals) * 1000, 4)}
+
+
+def font_file(name: str, bold: bool = False) -> Path:
+    """The file pyglet draws font ``name`` from (fontconfig's best match, as pyglet asks for
+    it when PsychoPy's TextStim loads a font; an unknown name gets fontconfig's fallback)."""
+    from pyglet.font.fontconfig import get_fontconfig
+    match = get_fontconfig().find_font(name, 12, bold, False)
+    if not match or not match.file:
+        raise ValueError(f"display.font = {name!r}: fontconfig finds no font file")
+    return Path(match.file)
+
+
+def font_coverage_error(config: Config) -> str | None:
+    """None if ``display.font`` (bold, as the word is drawn) has a glyph for every character
+    of the language's words and the regular face covers the screens' text; else a one-line
+    error naming the characters and a font that covers them."""
+    d, stim = config.display, config.stimuli
+    for bold, texts, what in ((True, stim.words, f"the {stim.language!r} words"),
+                              (False, [SCREEN_TEXT], "the screens' text")):
+        try:
+            path = font_file(d.font, bold)
+            missing = missing_characters(path, texts)
+        except ValueError as exc:
+            return str(exc)
+        if missing:
+            hint = (f"set display.font = {stim.font!r} (install fonts-noto-cjk)" if stim.font
+                    else "set display.font to a font that has them")
+            return (f"display.font = {d.font!r} (drawn from {path.name}) has no glyph for "
+                    f"{describe_characters(missing)} of {what}; {hint}")
+    return None
 
 
 class Stimuli:

@@ -56,6 +56,17 @@ def first_loud_index(samples_int16: np.ndarray) -> int | None:
     return int(loud[0]) if loud.size else None
 
 
+#: Languages of stimuli/words.toml whose espeak-ng voice has another name.
+ESPEAK_VOICE_NAMES = {"zh": "cmn"}
+
+
+def espeak_voice(voice: str) -> str:
+    """The espeak-ng name of ``voice`` (a words.toml language or an espeak-ng voice, with an
+    optional ``+variant``): ``"zh+f3"`` -> ``"cmn+f3"``; other names are returned as they are."""
+    base, plus, variant = voice.partition("+")
+    return ESPEAK_VOICE_NAMES.get(base, base) + plus + variant
+
+
 def synthesise(text: str, voice: str = "en", words_per_minute: int = 175, pitch: int = 50,
                rate_hz: int | None = None) -> SpokenWord:
     """``text`` spoken by espeak-ng.
@@ -74,7 +85,7 @@ def synthesise(text: str, voice: str = "en", words_per_minute: int = 175, pitch:
                                f"and pitch={pitch} 0-99")
     with tempfile.TemporaryDirectory(prefix="espeak-") as tmp:
         wav = Path(tmp) / "word.wav"
-        cmd = [ESPEAK, "-v", voice, "-s", str(words_per_minute), "-p", str(pitch),
+        cmd = [ESPEAK, "-v", espeak_voice(voice), "-s", str(words_per_minute), "-p", str(pitch),
                "-w", str(wav), "--", text]
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=30)
         if proc.returncode != 0 or not wav.exists():

@@ -17,6 +17,12 @@ class StimulusSet:
     rgb: Mapping[str, tuple[int, int, int]]
     colour_words: Mapping[str, str]  # colour name -> displayed word
     neutral_words: tuple[str, ...]
+    font: str = ""  # a font that covers the words (words.toml's ``font``; '' = any Latin font)
+
+    @property
+    def words(self) -> tuple[str, ...]:
+        """Every word a trial of this language can show: colour words, then neutral words."""
+        return tuple(self.colour_words.values()) + self.neutral_words
 
 
 def load_stimulus_set(language: str, colours: tuple[str, ...],
@@ -48,4 +54,5 @@ def load_stimulus_set(language: str, colours: tuple[str, ...],
         rgb={c: tuple(colour_table[c]["rgb"]) for c in colours},
         colour_words={c: words["colours"][c] for c in colours},
         neutral_words=neutral,
+        font=str(words.get("font", "")),
     )
