@@ -129,6 +129,13 @@ CODER_COLUMNS: tuple[Column, ...] = (
     Column("timestamp", "str", "ISO 8601 time"),
 )
 
+#: ``_plan.csv``, the session's planned trials as a PsychoPy conditions file (not read by the
+#: analysis). ``ink_rgb``/``ink_colour_space`` are missing from plans written before them.
+PLAN_COLUMN_NAMES = ("is_practice", "block", "condition", "block_in_condition", "trial_in_block",
+                     "word", "word_colour", "ink", "ink_rgb", "ink_colour_space", "congruency",
+                     "prev_congruency", "correct_key", "iti_s")
+PLAN_INK_COLUMN_NAMES = ("ink_rgb", "ink_colour_space")
+
 TRIAL_COLUMN_NAMES = tuple(c.name for c in TRIAL_COLUMNS)
 BLOCK_COLUMN_NAMES = tuple(c.name for c in BLOCK_COLUMNS)
 CODER_COLUMN_NAMES = tuple(c.name for c in CODER_COLUMNS)

@@ -136,7 +136,8 @@ def export_conditions(config: Config, participant: str, session: int, order, out
     folder = out / f"{participant}_s{session}"
     for block in plan.practice_rounds + plan.blocks:
         kind = "practice" if block.is_practice else "block"
-        write_conditions_file(block.trials, folder / f"{kind}{block.block:02d}_{block.condition}.csv")
+        write_conditions_file(block.trials, folder / f"{kind}{block.block:02d}_{block.condition}.csv",
+                              config.stimuli.rgb)
     print(f"wrote {len(plan.practice_rounds) + len(plan.blocks)} conditions files to {folder} "
           f"(seed {plan.seed}, order {'-'.join(plan.order)})")
     return 0

@@ -12,7 +12,7 @@ import csv
 import hashlib
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
-from typing import Sequence
+from typing import Mapping, Sequence
 
 import numpy as np
 
@@ -263,27 +263,41 @@ def session_plan(config: Config, participant: str, session: int,
     return SessionPlan(participant, session, seed, tuple(order), practice, tuple(blocks))
 
 
-PLAN_COLUMNS = tuple(f.name for f in fields(PlannedTrial))
+PLANNED_COLUMNS = tuple(f.name for f in fields(PlannedTrial))
+#: The ink's colour for a PsychoPy Builder version of the task: a Text component with
+#: colour ``$ink_rgb`` and colour space ``$ink_colour_space`` shows each word in the same ink.
+INK_COLOUR_SPACE = "rgb255"
+_INK_COLUMNS = ("ink_rgb", "ink_colour_space")
+#: Columns of a conditions file (``_plan.csv``): the planned trial, with the ink's RGB and
+#: colour space beside its name.
+PLAN_COLUMNS = (PLANNED_COLUMNS[:PLANNED_COLUMNS.index("ink") + 1] + _INK_COLUMNS
+                + PLANNED_COLUMNS[PLANNED_COLUMNS.index("ink") + 1:])
 
 
-def write_conditions_file(trials: Sequence[PlannedTrial], path: Path) -> Path:
-    """Write trials as a CSV conditions file (one row per trial) that ``data.importConditions`` reads."""
+def write_conditions_file(trials: Sequence[PlannedTrial], path: Path,
+                          rgb: Mapping[str, Sequence[int]]) -> Path:
+    """Write trials as a CSV conditions file (one row per trial, :data:`PLAN_COLUMNS`) that
+    ``data.importConditions`` reads; ``rgb``: each ink's colour (0-255), written as
+    ``[r, g, b]`` (a list once PsychoPy imports it) in colour space ``rgb255``."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "w", newline="", encoding="utf-8") as fh:
         writer = csv.DictWriter(fh, fieldnames=PLAN_COLUMNS)
         writer.writeheader()
         for trial in trials:
-            writer.writerow(asdict(trial))
+            writer.writerow({**asdict(trial),
+                             "ink_rgb": "[" + ", ".join(str(int(v)) for v in rgb[trial.ink]) + "]",
+                             "ink_colour_space": INK_COLOUR_SPACE})
     return path
 
 
 def read_conditions_file(path: Path) -> list[PlannedTrial]:
-    """Trials from a conditions file written by :func:`write_conditions_file`."""
+    """Trials from a conditions file written by :func:`write_conditions_file` (also one
+    written before the ink columns existed; the ink's RGB is not part of the trial)."""
     types = {f.name: f.type for f in fields(PlannedTrial)}
     out = []
     with open(path, newline="", encoding="utf-8") as fh:
         for row in csv.DictReader(fh):
             values = {k: (int(v) if types[k] == "int" else float(v) if types[k] == "float" else v)
-                      for k, v in row.items()}
+                      for k, v in row.items() if k in types}
             out.append(PlannedTrial(**values))
     return out

@@ -105,7 +105,7 @@ class SessionRecorder:
         paths.folder.mkdir(parents=True, exist_ok=True)
         with open(paths.config, "wb") as fh:
             tomli_w.dump(dict(config.raw), fh)
-        write_conditions_file(plan.all_trials(), paths.plan)
+        write_conditions_file(plan.all_trials(), paths.plan, config.stimuli.rgb)
         sidecar = {
             "participant": info.participant, "session": info.session,
             "experiment": config.experiment.name, "date": date, "status": "running",

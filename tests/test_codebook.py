@@ -27,3 +27,9 @@ def test_coder_file_documented_in_order_and_restated_by_the_analysis():
     from experiment.voice_coding import CODER_COLUMNS
     assert _table_columns("### `coding_<coder>.csv`") == CODER_COLUMNS
     assert CODER_COLUMN_NAMES == CODER_COLUMNS
+
+
+def test_plan_columns_documented_in_order_and_restated_by_the_analysis():
+    from analysis.codebook import PLAN_COLUMN_NAMES
+    from experiment.design import PLAN_COLUMNS
+    assert _table_columns("## `_plan.csv`") == PLAN_COLUMNS == PLAN_COLUMN_NAMES

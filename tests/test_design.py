@@ -1,6 +1,8 @@
 """Trial lists and counterbalancing: constraints checked over many seeds and designs."""
 from __future__ import annotations
 
+import csv
+
 import itertools
 from collections import Counter
 
@@ -123,13 +125,33 @@ def test_parse_order():
 
 def test_conditions_file_round_trip_and_psychopy_reads_it(tmp_path):
     plan = session_plan(BASE, "P001", 1, ("stand", "forward", "backward"))
-    path = write_conditions_file(plan.blocks[0].trials, tmp_path / "block.csv")
+    path = write_conditions_file(plan.blocks[0].trials, tmp_path / "block.csv", BASE.stimuli.rgb)
     assert read_conditions_file(path) == list(plan.blocks[0].trials)
     from psychopy import data
     rows = data.importConditions(str(path))
     assert len(rows) == 48
     assert [r["ink"] for r in rows] == [t.ink for t in plan.blocks[0].trials]
     assert {r["congruency"] for r in rows} == {"incongruent"}
+    # Builder: a Text component coloured $ink_rgb in space $ink_colour_space shows the same ink
+    assert [list(r["ink_rgb"]) for r in rows] == [list(BASE.stimuli.rgb[r["ink"]]) for r in rows]
+    assert {r["ink_colour_space"] for r in rows} == {"rgb255"}
+    header = path.read_text(encoding="utf-8").splitlines()[0].split(",")
+    assert header[header.index("ink") + 1: header.index("ink") + 3] == ["ink_rgb", "ink_colour_space"]
+
+
+def test_conditions_file_without_ink_colours_still_reads(tmp_path):
+    """Plans saved before the ink columns existed (a session resumed after an update)."""
+    plan = session_plan(BASE, "P001", 1, ("stand", "forward", "backward"))
+    path = write_conditions_file(plan.blocks[0].trials, tmp_path / "new.csv", BASE.stimuli.rgb)
+    old = tmp_path / "old.csv"
+    with open(path, newline="", encoding="utf-8") as fh, open(old, "w", newline="",
+                                                               encoding="utf-8") as out:
+        rows = list(csv.DictReader(fh))
+        keep = [c for c in rows[0] if c not in ("ink_rgb", "ink_colour_space")]
+        w = csv.DictWriter(out, fieldnames=keep, extrasaction="ignore")
+        w.writeheader()
+        w.writerows(rows)
+    assert read_conditions_file(old) == list(plan.blocks[0].trials)
 
 
 def test_step_then_respond_replication_preset():
