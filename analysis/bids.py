@@ -194,14 +194,11 @@ def _software(sidecar: dict[str, Any]) -> dict[str, Any]:
     if "platform" in versions:
         out["OperatingSystem"] = versions["platform"]
     if "psychopy" in versions:
-        out.update(SoftwareName="PsychoPy", SoftwareRRID="SCR_006571",
+        out.update(SoftwareName="PsychoPy", SoftwareRRID="RRID:SCR_006571",
                    SoftwareVersion=versions["psychopy"])
     elif runs[0].get("generator"):
         out["SoftwareName"] = runs[0]["generator"]
-    if versions.get("stroop-walk") or versions.get("git_commit"):
-        out["Code"] = (f"stroop-walk {versions.get('stroop-walk', '')} "
-                       f"{versions.get('git_commit', '')}").strip()
-    return out
+    return out  # stroop-walk's own version and commit: in the beh sidecar's StroopWalkSession
 
 
 def _task_sidecars(root: Path) -> None:

@@ -85,6 +85,11 @@ def demo_data(tmp_path_factory) -> Path:
             shutil.copy(f, dst)
             if dst.name.endswith(("_trials.csv", "_blocks.csv")):
                 _rewrite(dst, lambda r: {**r, "session": "2"})
+    # P-001's first session ran in PsychoPy (its sidecar names the software)
+    src.with_name(src.name.replace("_trials.csv", "_session.json")).write_text(json.dumps({
+        "participant": "P-001", "session": 1, "status": "complete", "runs": [{"run": 1, "versions": {
+            "python": "3.11.2", "platform": "Linux-6.1-x86_64-with-glibc2.36",
+            "psychopy": "2026.2.5", "stroop-walk": "0.1.0", "git_commit": "abc1234"}}]}))
     # P-002 was resumed after its 10th trial: run 2 on a clock that restarted
     def resumed(r):
         if int(r["trial_in_session"]) > 10:
@@ -197,6 +202,14 @@ def test_voice_sessions_carry_their_recordings(demo_data, demo_export):
     named = [f for f in ev["audio_file"] if f != "n/a"]
     assert named and all((beh / f).is_file() for f in named)
     assert "_task-stroopwalk_audio" in (demo_export / ".bidsignore").read_text()
+
+
+def test_stimulus_software_comes_from_the_session_sidecar(demo_export):
+    events = json.loads(next(demo_export.rglob("sub-P001_ses-1_*_events.json")).read_text())
+    assert events["StimulusPresentation"]["SoftwareName"] == "PsychoPy"
+    assert events["StimulusPresentation"]["SoftwareVersion"] == "2026.2.5"
+    beh = json.loads(next(demo_export.rglob("sub-P001_ses-1_*_beh.json")).read_text())
+    assert beh["StroopWalkSession"]["runs"][0]["versions"]["git_commit"] == "abc1234"
 
 
 def test_sidecars_carry_the_codebook(demo_export):
