@@ -43,7 +43,7 @@ def test_overlay_changes_only_given_keys(tmp_path):
     ({"design": {"colours": ["red", "green", "blue", "purple"]}}, "'purple' is not defined; allowed: red, green, blue, yellow"),
     ({"design": {"blocks_per_condition": 0}}, "design.blocks_per_condition = 0: must be >= 1"),
     ({"design": {"blocks_per_condition": 1.5}}, "design.blocks_per_condition = 1.5: must be a whole number"),
-    ({"experiment": {"language": "xx"}}, "experiment.language = 'xx': allowed: de, en, nl"),
+    ({"experiment": {"language": "xx"}}, "experiment.language = 'xx': allowed: de, en, es, fr, it, ja, ko, nl, zh"),
     ({"response": {"keys": {"red": "d", "green": "d", "blue": "j", "yellow": "k"}}}, "each colour needs its own key"),
     ({"response": {"continue_key": "d"}}, "response.continue_key = 'd': must differ from every response key"),
     ({"response": {"device": "telepathy"}}, "response.device = 'telepathy': allowed: keyboard"),
