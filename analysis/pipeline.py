@@ -27,6 +27,7 @@ from .loader import LoadedData, load_trials
 from .models import ConditionFit, adjust_p, fit_condition_lmm
 from .plan import Plan
 from .tables import Table, write_table
+from .timing_qa import timing_qa_sentence, timing_qa_table
 
 #: The backward-vs-forward contrast the study is about (a vs b).
 KEY_CONTRAST = ("backward", "forward")
@@ -194,6 +195,17 @@ def run(data_dir: Path, out_dir: Path, plan: Plan, skip_bad: bool = False,
                          "onsets that have both; speech_added / speech_removed: the coder "
                          "found speech the voice key did not / found none where it did.",
                     in_report=len(vc) <= 60))
+            tq = timing_qa_table(loaded.trials, loaded.data_dir)
+            tables.append(Table(
+                "timing_qa", "Display timing per session",
+                "Per session (test trials): the refresh rate the session measured, frames "
+                "PsychoPy counted as dropped, the share of word onsets on their planned frame "
+                "(fixation flip + fixation duration, within half a frame) and, where the "
+                "session saved its frame intervals, the longest interval and the worst "
+                "block's share of dropped frames.", tq,
+                note="On a virtual display (no vertical blank) these figures say nothing "
+                     "about a real monitor.", in_report=len(tq) <= 60))
+            res.sentences["timing_qa"] = timing_qa_sentence(tq)
             tables.append(Table("descriptives", "Descriptives by condition",
                                 f"Correct {pc} trials: participant-mean RT (mean, SD across "
                                 f"participants, mean of participant medians) with Cousineau–"

@@ -38,6 +38,7 @@ SECTIONS = [  # (heading, tables, figures, sentence key)
     ("6. Dual-task effect", ["dte_summary", "dte_per_participant"], ["dte_per_participant"],
      None),
     ("7. Condition-order and block effects", ["order_effects", "rt_by_position"], [], None),
+    ("8. Timing quality", ["timing_qa"], [], "timing_qa"),
 ]
 
 

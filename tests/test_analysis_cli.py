@@ -55,7 +55,8 @@ EXPECTED_TABLES = {"exclusions", "participants", "descriptives", "lmm_model",
                    "lmm_fixed_effects", "lmm_condition_means", "lmm_contrasts",
                    "sensitivity_untrimmed", "rm_anova", "paired_contrasts", "accuracy_model",
                    "interference", "congruency_by_condition", "interference_contrasts",
-                   "dte_summary", "dte_per_participant", "order_effects", "rt_by_position"}
+                   "dte_summary", "dte_per_participant", "order_effects", "rt_by_position",
+                   "timing_qa"}
 EXPECTED_FIGURES = {"rt_by_condition", "rt_distributions", "accuracy_by_condition",
                     "dte_per_participant", "interference_by_condition"}
 
