@@ -9,7 +9,6 @@ import argparse
 import platform
 import subprocess
 import sys
-from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -216,7 +215,7 @@ def response_device(config: Config, win, keyboard, joystick=None, audio_channels
         try:
             if joystick is None:
                 joystick = open_joystick(config.response.joystick)
-            return ButtonDevice(joystick, config.response.buttons, win=win)
+            return ButtonDevice(joystick, config.response.buttons)
         except ButtonDeviceError as exc:
             raise UsageError(str(exc)) from None
     raise UsageError(f"response.device = {config.response.device!r} is not available")
@@ -315,16 +314,20 @@ def run_session(config: Config, args, data_dir: Path, order, order_source: str) 
         logging.exp(f"run {recorder.run}: {run_info}")
         if args.simulate:
             from analysis.simulation import RTModel
-            from experiment.simulated import (ButtonPresser, KeyInjector, SimulatedParticipant,
-                                              SimulationOptions)
+            from experiment.simulated import (ButtonPresser, KeyInjector, PressDurations,
+                                              SimulatedParticipant, SimulationOptions)
+            sim = config.simulation
             if simulated_voice_session:
                 voice, background = simulated_voice(config, audio, args.sim_snr_db,
                                                     recorder.plan.seed % 2**31)
             participant = SimulatedParticipant(
-                RTModel(**asdict(config.simulation)), config.response.response_names(),
+                RTModel(**config.simulation.rt_parameters()), config.response.response_names(),
                 np.random.default_rng([recorder.plan.seed, 7, recorder.run]), core.getTime,
                 SimulationOptions(abort_after_trials=args.sim_abort_after,
-                                  actual_speed_kmh=args.sim_speed_kmh, log_path=args.sim_log),
+                                  actual_speed_kmh=args.sim_speed_kmh, log_path=args.sim_log,
+                                  screen_delay_s=config.display.min_screen_s + 0.25,
+                                  durations=PressDurations(sim.press_min_s, sim.press_max_s,
+                                                           sim.long_press_rate, sim.long_press_s)),
                 injector=ButtonPresser(gamepad.device, KeyInjector()) if gamepad else None,
                 voice=voice, code_keys=dict(config.response.code_keys))
         if args.capture_frames:

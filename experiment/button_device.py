@@ -6,12 +6,10 @@ Presses are reported as ``'buttonN'`` (0-based, as pyglet numbers them; see
 ``config.button_name``).
 
 Timestamps. pyglet reads the device (evdev on Linux) and dispatches ``on_joybutton_press`` only
-when its event loop runs on the main thread. That happens in :meth:`ButtonDevice.presses`
-(the session calls it once per frame while a word is shown), in every ``win.flip()`` (the device
-is one of the window's event dispatchers, as PsychoPy's own joystick module does it) and in
-:meth:`ButtonDevice.reset_clock`. The handler reads ``core.getTime()``, so a press is stamped
-at the first dispatch after it: 0 to about one frame interval late (<= ~17 ms at 60 Hz, mean
-about half a frame), never early, on top of the gamepad's own USB polling interval (1-8 ms).
+when its event loop runs on the main thread. That happens in :meth:`ButtonDevice.poll`, which
+the session calls once per frame in every wait. The handler reads ``core.getTime()``, so a
+press is stamped at the first dispatch after it: 0 to about one frame interval late (<= ~17 ms
+at 60 Hz, mean about half a frame), never early, on top of the gamepad's own USB polling interval (1-8 ms).
 pyglet 1.5's evdev reader discards the kernel's event time (``input_event.time``), so nothing
 more precise is available through pyglet. (That time is CLOCK_REALTIME by default, the clock
 PsychoPy's ``core.getTime(applyZero=False)`` reads on Linux through psychtoolbox's GetSecs: a
@@ -20,10 +18,11 @@ reader of /dev/input that kept it could map it onto PsychoPy's clock by subtract
 """
 from __future__ import annotations
 
-from typing import Callable, Mapping, Sequence
+from typing import Callable, Mapping
 
 from experiment.config import button_name
 from experiment.responses import DeviceDefaults, Press
+from experiment.screens import ScreenText
 
 TIMESTAMPS = ("core.getTime() when pyglet dispatched the press (at most one frame interval "
               "after it, never before); pyglet does not pass on the kernel's event time")
@@ -70,8 +69,8 @@ class ButtonDevice(DeviceDefaults):
     """Button presses of one opened pyglet joystick, stamped on PsychoPy's clock.
 
     ``buttons`` maps ink colour -> button number. ``clock`` (seconds) defaults to
-    ``psychopy.core.getTime``; ``pump`` runs pyglet's event loop once (tests may pass their own);
-    with ``win`` the device is also pumped in every ``win.flip()``.
+    ``psychopy.core.getTime``; ``pump`` runs pyglet's event loop once (tests may pass their own).
+    Each button-down becomes one :class:`Press`, handed over once by :meth:`poll`.
     """
 
     name = "buttons"
@@ -79,7 +78,7 @@ class ButtonDevice(DeviceDefaults):
 
     def __init__(self, joystick, buttons: Mapping[str, int], *,
                  clock: Callable[[], float] | None = None,
-                 pump: Callable[[], None] = pump_pyglet_events, win=None):
+                 pump: Callable[[], None] = pump_pyglet_events):
         n = len(joystick.buttons)
         for colour, number in buttons.items():
             if number >= n:
@@ -90,32 +89,24 @@ class ButtonDevice(DeviceDefaults):
             from psychopy import core
             clock = core.getTime
         self.joystick, self.buttons = joystick, dict(buttons)
-        self._clock, self._pump, self._win = clock, pump, win
-        self._presses: list[Press] = []
-        self._t0 = clock()
+        self._clock, self._pump = clock, pump
+        self._new: list[Press] = []
         joystick.push_handlers(on_joybutton_press=self._on_press)
-        if win is not None:
-            win._eventDispatchers.append(self)  # flip() calls dispatch_events()
 
     def _on_press(self, joystick, button: int) -> None:
-        t = self._clock()
-        self._presses.append(Press(button_name(button), t - self._t0, t))
+        self._new.append(Press(button_name(button), self._clock(), "buttons"))
 
-    def dispatch_events(self) -> None:
-        """Run pyglet's event loop (PsychoPy calls this in every flip)."""
+    def on_stimulus_flip(self, t_flip_s: float) -> None:
+        """Drop the presses still queued at the word's flip: they went down before it (as far
+        as a device stamped at dispatch can tell), and a trial counts only later presses."""
         self._pump()
+        self._new = [p for p in self._new if p.t_down_s < t_flip_s]
 
-    def reset_clock(self) -> None:
-        """Zero the RT clock and drop every press so far, including any still queued (call via win.callOnFlip)."""
-        self._t0 = self._clock()
-        self._pump()  # presses from before the flip are dispatched now, and dropped
-        self._presses.clear()
-
-    def presses(self, names: Sequence[str]) -> list[Press]:
-        """Every press of ``names`` (e.g. 'button2') since the last reset, earliest first."""
+    def poll(self) -> list[Press]:
+        """Every button-down since the last poll (e.g. 'button2'), earliest first, each once."""
         self._pump()
-        wanted = set(names)
-        return [p for p in self._presses if p.name in wanted]
+        new, self._new = self._new, []
+        return new
 
     # ---- the button test -------------------------------------------------------------------
     def prepare_session(self, session) -> dict:
@@ -127,9 +118,10 @@ class ButtonDevice(DeviceDefaults):
         r, colours = session.config.response, session.config.design.colours
         tested = {c: self._test_button(session, c, i, len(colours)) for i, c in enumerate(colours, 1)}
         mapping = "\n".join(f"{c.upper()}  =  button {self.buttons[c]}" for c in colours)
-        session.screen("button-test-done", f"Every button works:\n\n{mapping}", title="BUTTON TEST",
-                       footer=f"Experimenter: {r.continue_key.upper()} to go on, "
-                       f"{r.pause_key.upper()} to pause or abort.")
+        session.screen(ScreenText("button-test-done", title="BUTTON TEST",
+                                  body=f"Every button works:\n{mapping}",
+                                  footer=f"Experimenter: {r.continue_key.upper()} to go on, "
+                                  f"{r.pause_key.upper()} to pause or abort."))
         return {"name": self.name, "joystick": self.joystick.device.name,
                 "joystick_buttons": len(self.joystick.buttons), "buttons": dict(self.buttons),
                 "button_test": tested, "button_test_confirmed": True, "timestamps": TIMESTAMPS}
@@ -141,36 +133,30 @@ class ButtonDevice(DeviceDefaults):
         colour_of = {button_name(b): c for c, b in self.buttons.items()}
         every_button = [button_name(b) for b in range(len(self.joystick.buttons))]
         wrong: list[str] = []
-        note = ""
+
+        def screen(note: str) -> ScreenText:
+            return ScreenText(f"button-test-{colour}", title=f"BUTTON TEST {i} OF {n}",
+                              message=f"Participant: press the {colour.upper()} button.", body=note,
+                              footer=f"Experimenter: {pause_key.upper()} to pause or abort.")
         while True:  # again after a pause
-            def draw() -> None:
-                session.stim.draw_screen(
-                    f"Participant: press the {colour.upper()} button.\n\n{note}",
-                    f"BUTTON TEST {i} OF {n}",
-                    f"Experimenter: {pause_key.upper()} to pause or abort.")
-            session.win.callOnFlip(self.reset_clock)
-            session.win.callOnFlip(session.keyboard.reset_clock)
-            draw()
-            shown = session.win.flip()
+            note = ""
+            shown = session.show(screen(note))
             if session.participant is not None:
                 session.participant.on_screen(f"button-test-{colour}", [expected])
-            seen = 0
-            while not session.keyboard.presses([pause_key]):
-                presses = self.presses(every_button)
-                for press in presses[seen:]:
-                    if press.name == expected:
-                        return {"button": self.buttons[colour], "pressed_after_s":
-                                round(press.t_s - shown, 4), "wrong_presses": wrong}
-                    wrong.append(press.name)
-                    note = (f"That was {press.name}" + (f" ({colour_of[press.name].upper()})"
-                            if press.name in colour_of else " (not a response button)") + ".")
-                seen = len(presses)
-                draw()
-                session.win.flip()
+            after = shown + session.config.display.min_screen_s
+            while True:
+                press = session.wait_for_press(every_button + [pause_key], after,
+                                               lambda: session.stim.draw_screen(screen(note)))
+                if press.name == pause_key:
+                    break
+                if press.name == expected:
+                    return {"button": self.buttons[colour], "pressed_after_s":
+                            round(press.t_down_s - shown, 4), "wrong_presses": wrong}
+                wrong.append(press.name)
+                note = (f"That was {press.name}" + (f" ({colour_of[press.name].upper()})"
+                        if press.name in colour_of else " (not a response button)") + ".")
             session.pause()  # returns on continue; raises SessionAborted on abort
 
     def close(self) -> None:
         self.joystick.remove_handlers(on_joybutton_press=self._on_press)
-        if self._win is not None and self in self._win._eventDispatchers:
-            self._win._eventDispatchers.remove(self)
         self.joystick.close()

@@ -128,7 +128,9 @@ class DisplaySection:
     screen: int
     size_px: tuple[int, ...]
     units: str
-    text_height: float
+    text_height: float        # the word's letter height, in display units
+    message_height: float     # participant messages (feedback, countdown, condition), >= text_height
+    min_screen_s: float       # a screen that waits for a key passes only on a key-down this long after it appeared
     font: str
     background: tuple[int, ...]
     foreground: tuple[int, ...]
@@ -145,6 +147,15 @@ class SimulationSection:
     error_rate: float
     participant_sd_s: float
     condition_shift_s: Mapping[str, float]
+    press_min_s: float        # key-down to key-up of a simulated press: uniform in [press_min_s, press_max_s]
+    press_max_s: float
+    long_press_rate: float    # share of presses held for long_press_s instead
+    long_press_s: float
+
+    def rt_parameters(self) -> dict[str, Any]:
+        """The ex-Gaussian RT model's parameters (``analysis.simulation.RTModel`` keywords)."""
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)
+                if not f.name.startswith(("press_", "long_press_"))}
 
 
 @dataclass(frozen=True)
@@ -365,6 +376,11 @@ def _check_ranges(c: Config) -> None:
     _require(len(disp.size_px) == 2 and min(disp.size_px) > 0, "display.size_px",
              list(disp.size_px), "must be [width, height] in pixels")
     _require(disp.text_height > 0, "display.text_height", disp.text_height, "must be > 0")
+    _require(disp.message_height >= disp.text_height, "display.message_height", disp.message_height,
+             f"must be >= display.text_height ({disp.text_height}): participants read messages "
+             "while walking")
+    _require(0 <= disp.min_screen_s <= 10, "display.min_screen_s", disp.min_screen_s,
+             "must be between 0 and 10 s")
     for key in ("background", "foreground"):
         rgb = getattr(disp, key)
         _require(len(rgb) == 3 and all(0 <= v <= 255 for v in rgb), f"display.{key}",
@@ -373,6 +389,12 @@ def _check_ranges(c: Config) -> None:
         _require(getattr(s, key) > 0, f"simulation.{key}", getattr(s, key), "must be > 0 s")
     _require(s.sigma_s >= 0, "simulation.sigma_s", s.sigma_s, "must be >= 0 s")
     _require(0 <= s.error_rate < 1, "simulation.error_rate", s.error_rate, "must be in [0, 1)")
+    _require(0 <= s.press_min_s <= s.press_max_s <= 5, "simulation.press_max_s", s.press_max_s,
+             f"must be >= simulation.press_min_s ({s.press_min_s}) and <= 5 s")
+    _require(0 <= s.long_press_rate <= 1, "simulation.long_press_rate", s.long_press_rate,
+             "must be in [0, 1]")
+    _require(0 <= s.long_press_s <= 10, "simulation.long_press_s", s.long_press_s,
+             "must be between 0 and 10 s")
     missing = [n for n in d.conditions if n not in s.condition_shift_s]
     _require(not missing, "simulation.condition_shift_s", missing,
              "needs a shift (s) for every condition in design.conditions")

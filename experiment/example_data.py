@@ -95,7 +95,7 @@ def example_config(preset: str | None = DEFAULT_PRESET, seed: int | None = None,
 
 def rt_model(config: Config, condition_sd_s: float) -> RTModel:
     """The config's simulated participant with random condition slopes of SD ``condition_sd_s``."""
-    return dataclasses.replace(RTModel(**dataclasses.asdict(config.simulation)),
+    return dataclasses.replace(RTModel(**config.simulation.rt_parameters()),
                                condition_sd_s=condition_sd_s)
 
 

@@ -1,20 +1,78 @@
-"""The response-device interface the session talks to. No PsychoPy import.
+"""Presses and the response-device interface the session talks to. No PsychoPy import.
 
-A device reports presses with times on PsychoPy's clock (``core.getTime()``, seconds) and
-RTs relative to the last :meth:`ResponseDevice.reset_clock` (called on the flip that shows
-the word). Adding a device means implementing this protocol; the session flow is unchanged.
+A press is one event with its own key-down (or button-down, or speech-onset) time on
+PsychoPy's clock (``core.getTime()``, seconds). A device hands each press over exactly once
+(:meth:`ResponseDevice.poll`); the session keeps them in one :class:`PressLedger`, where a
+press is counted for at most one screen or trial, and only for a screen or trial that was
+already shown when the press went down. A press is never told apart from another by object
+identity or by when it was read: only by its own down time, so a key held across a screen
+change, a release read late, or a key down and up within one poll cannot be counted twice or
+for the wrong trial. RTs are down time minus the stimulus flip's time.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Protocol, Sequence
+from dataclasses import dataclass, field
+from typing import Iterable, Protocol, Sequence
 
 
 @dataclass(frozen=True)
 class Press:
-    name: str     # key or button name, as in the config's response mapping
-    rt_s: float   # seconds since the device clock's last reset (the stimulus flip)
-    t_s: float    # seconds, PsychoPy clock
+    """One press: ``name`` as in the config's response mapping ('d', 'space', 'button2',
+    'voice'); ``t_down_s``: when it went down (speech: its onset), PsychoPy clock, seconds."""
+    name: str
+    t_down_s: float
+    device: str = "keyboard"
+
+    def rt_ms(self, onset_s: float) -> float:
+        """Milliseconds from ``onset_s`` (the stimulus flip, PsychoPy clock s) to the press."""
+        return (self.t_down_s - onset_s) * 1000.0
+
+
+@dataclass
+class PressLedger:
+    """Every press of a session, in down-time order; each is counted at most once.
+
+    ``take`` hands out the first press not yet counted whose name is wanted and whose down
+    time lies in ``[after_s, before_s)``, and marks it counted. Presses older than the
+    latest ``after_s`` ever asked for can never be counted any more and are forgotten.
+    """
+    presses: list[Press] = field(default_factory=list)
+    counted: set[Press] = field(default_factory=set)
+
+    def add(self, new: Iterable[Press]) -> None:
+        """Add presses a device handed over (each press once; any order)."""
+        new = list(new)
+        if new:
+            self.presses.extend(new)
+            self.presses.sort(key=lambda p: p.t_down_s)
+
+    def _matching(self, names: Sequence[str], after_s: float, before_s: float) -> list[Press]:
+        wanted = set(names)
+        return [p for p in self.presses if p.name in wanted and p not in self.counted
+                and after_s <= p.t_down_s < before_s]
+
+    def take(self, names: Sequence[str], after_s: float,
+             before_s: float = float("inf")) -> Press | None:
+        """The earliest uncounted press of ``names`` down in ``[after_s, before_s)`` (PsychoPy
+        clock, s), now counted; None if there is none."""
+        found = self._matching(names, after_s, before_s)
+        if not found:
+            return None
+        self.counted.add(found[0])
+        return found[0]
+
+    def take_all(self, names: Sequence[str], after_s: float,
+                 before_s: float = float("inf")) -> list[Press]:
+        """Every uncounted press of ``names`` down in ``[after_s, before_s)``, earliest first,
+        now all counted (e.g. the digits typed on a screen, the experimenter's code keys)."""
+        found = self._matching(names, after_s, before_s)
+        self.counted.update(found)
+        return found
+
+    def forget_before(self, t_s: float) -> None:
+        """Drop presses down before ``t_s``: nothing can count them any more (keeps the ledger small)."""
+        self.presses = [p for p in self.presses if p.t_down_s >= t_s]
+        self.counted = {p for p in self.counted if p.t_down_s >= t_s}
 
 
 class ResponseDevice(Protocol):
@@ -27,11 +85,12 @@ class ResponseDevice(Protocol):
     ends_word_on_response: bool  # False: the word stays up for the whole window
     reports: tuple[str, ...] | None  # the response names it reports (None: the config's keys or buttons)
 
-    def reset_clock(self) -> None:
-        """Zero the RT clock and drop pending presses; called by win.callOnFlip on the stimulus flip."""
+    def poll(self) -> list[Press]:
+        """Presses that went down since the last poll, each handed over exactly once."""
 
-    def presses(self, names: Sequence[str]) -> list[Press]:
-        """Presses of ``names`` since the last reset, earliest first (all of them on every call)."""
+    def on_stimulus_flip(self, t_flip_s: float) -> None:
+        """Called right after the flip that shows a word, with that flip's time (PsychoPy
+        clock, s): e.g. the voice key starts listening; must be cheap."""
 
     def prepare_session(self, session) -> dict:
         """Called once before the instructions (e.g. a button test screen, using ``session.screen``).
@@ -60,6 +119,9 @@ class DeviceDefaults:
     ends_word_on_response = True
     reports = None
 
+    def on_stimulus_flip(self, t_flip_s: float) -> None:
+        return None
+
     def prepare_session(self, session) -> dict:
         return {}
 
@@ -68,8 +130,3 @@ class DeviceDefaults:
 
     def trial_facts(self, trial, stim_onset_s: float, window_s: float) -> dict:
         return {}
-
-
-def first_press(presses: Sequence[Press]) -> Press | None:
-    """The earliest press, or None."""
-    return min(presses, key=lambda p: p.t_s) if presses else None

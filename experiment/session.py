@@ -2,8 +2,12 @@
 
 The Session owns the window, the response device and the recorder; a trial owns its phases
 (fixation, word until response or window end, interval in which the row is saved).
-Every wait loop watches the pause key: a pause shows continue / abort; a paused trial is
-run again from its fixation (it was not saved); abort keeps all data and marks the session.
+Presses come from the devices once each into a :class:`PressLedger`; a screen or trial counts
+only a press that went down after the flip that showed it (a screen waiting for a key: at
+least ``display.min_screen_s`` after), and each press counts once in the whole session.
+Every wait watches the pause key: a pause shows continue / abort; a trial paused while its
+word was up is run again from its fixation (it was not saved), a pause in the interval takes
+effect once the row is saved; abort keeps all data and marks the session.
 """
 from __future__ import annotations
 
@@ -12,14 +16,17 @@ import statistics
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 from psychopy import core, logging, visual
 
+from experiment import screens
 from experiment.config import Config
 from experiment.design import PlannedBlock, PlannedTrial
-from experiment.display import Stimuli, next_flip_before, wait_until
+from experiment.display import Stimuli, next_flip_before
 from experiment.recorder import SessionRecorder, TrialOutcome, now_iso, score_response
-from experiment.responses import ResponseDevice, first_press
+from experiment.responses import Press, PressLedger, ResponseDevice
+from experiment.screens import ScreenText
 
 SPEED_KEYS = [str(d) for d in range(10)] + ["period", "comma", "backspace"]
 
@@ -58,18 +65,11 @@ class Session:
         self.participant = participant  # a SimulatedParticipant, or None for a person
         self.capture_dir = capture_dir
         self.stim = Stimuli(win, config)
-        r = config.response
-        names = r.response_names()  # key or button name per ink, as the device reports it
+        self.presses = PressLedger()
+        names = config.response.response_names()  # key or button name per ink, as the device reports it
         self.response_keys = list(device.reports or [names[c] for c in config.design.colours])
         self.timing = TimingStats()
-        vocal = device.scoring == "experimenter"
-        self._mapping = [visual.TextStim(win, text=(f"{c.upper()} ink:  say \"{config.stimuli.colour_words[c]}\""
-                                                    if vocal else f"{names[c].upper()}  =  {c.upper()}"),
-                                         color=list(config.stimuli.rgb[c]), colorSpace="rgb255",
-                                         height=config.display.text_height * 0.45, bold=True,
-                                         pos=(0, self.stim.y(0.08 - 0.08 * i)),
-                                         font=config.display.font)
-                         for i, c in enumerate(config.design.colours)]
+        self.vocal = device.scoring == "experimenter"
 
     # ---- the whole session -----------------------------------------------------------------
     def run(self) -> str:
@@ -78,14 +78,12 @@ class Session:
             device_info = self.device.prepare_session(self)
             if device_info:
                 self.recorder.update_run(response_device=device_info)
-            self.instructions()
+            self.screen(screens.instructions(self.config, self.vocal))
             self.practice()
             n = len(self.recorder.plan.blocks)
             for block in self.recorder.plan.blocks:
                 self.run_block(block, n)
-            self.screen("end", "The session is complete.\n\nThank you!\n\n"
-                        f"(experimenter: {self.config.response.continue_key.upper()} to close)",
-                        title="DONE")
+            self.screen(screens.end(self.config))
             status = "complete"
         except SessionAborted:
             self.recorder.add_event("aborted")
@@ -95,16 +93,7 @@ class Session:
         logging.exp(f"session {status}")
         return status
 
-    def instructions(self) -> None:
-        r = self.config.response
-        how = ("Name the INK colour aloud, not the word." if self.device.scoring == "experimenter"
-               else "Respond to the INK colour, not the word.")
-        self.screen("instructions", f"Each trial shows a colour word.\n{how}", title="INK COLOUR",
-                    footer=f"Be fast and accurate.   {r.continue_key.upper()} to start.",
-                    body_y=0.22, extra=self._mapping)
-
     def practice(self) -> None:
-        p = self.config.practice
         rounds = self.recorder.plan.practice_rounds
         if not rounds or self.recorder.sidecar.get("practice_passed") is not None:
             return
@@ -112,18 +101,12 @@ class Session:
             if self.recorder.block_row(rnd) is None:
                 self.run_block(rnd, len(rounds))
             accuracy = self.recorder.block_accuracy(rnd)
-            if accuracy >= p.accuracy_criterion:
+            if accuracy >= self.config.practice.accuracy_criterion:
                 self.recorder.update(practice_passed=True)
                 return
             if rnd.block < len(rounds):
-                self.screen("practice-again", f"Practice accuracy {accuracy:.0%} (needed "
-                            f"{p.accuracy_criterion:.0%}).\n\nLet's practise once more.",
-                            title="PRACTICE")
-        self.screen("practice-failed", f"Practice criterion ({p.accuracy_criterion:.0%}) not met "
-                    f"after {len(rounds)} rounds.\n\nExperimenter: "
-                    f"{self.config.response.continue_key.upper()} to go on with the session, "
-                    f"{self.config.response.pause_key.upper()} to pause or abort.",
-                    title="EXPERIMENTER")
+                self.screen(screens.practice_again(self.config, accuracy))
+        self.screen(screens.practice_failed(self.config, len(rounds)))
         self.recorder.update(practice_passed=False)
 
     # ---- blocks ----------------------------------------------------------------------------
@@ -131,76 +114,68 @@ class Session:
         if self.recorder.block_row(block) is not None:
             return
         cond = self.config.condition(block.condition)
-        kind = "PRACTICE" if block.is_practice else "BLOCK"
         remaining = self.recorder.remaining(block)
         started = now_iso()
         if remaining:
-            self.screen("block-start",
-                        f"{kind} {block.block} of {n_blocks}\n\n"
-                        f"Set the treadmill to {cond.treadmill_speed_kmh:.1f} km/h.\n\n"
-                        f"{cond.instruction}",
-                        title=cond.label,
-                        footer=f"Experimenter: {self.config.response.continue_key.upper()} once the "
-                        "participant is ready" + (" and walks steadily." if cond.treadmill_speed_kmh
-                                                  > 0 else "."))
+            self.screen(screens.block_start(self.config, block.condition, block.block, n_blocks,
+                                            block.is_practice, len(self.recorder.plan.practice_rounds)))
             if cond.treadmill_speed_kmh > 0:
                 self.settle(cond.label)
             self.device.prepare_block(self, block)
-            logging.exp(f"block start: {kind.lower()} {block.block} {block.condition}")
+            logging.exp(f"block start: {'practice' if block.is_practice else 'block'} "
+                        f"{block.block} {block.condition}")
             started = now_iso()
             for trial in remaining:
                 self.run_trial_until_done(trial)
         if block.is_practice:
             actual = cond.treadmill_speed_kmh
-            self.screen("practice-end", f"Practice round done: {self.recorder.block_accuracy(block):.0%} "
-                        "correct.", title="PRACTICE")
+            self.screen(screens.practice_end(self.config, self.recorder.block_accuracy(block)))
         else:
             actual = self.speed_screen(block, n_blocks)
         self.recorder.record_block(block, actual, started)
 
     def settle(self, label: str) -> None:
-        end = core.getTime() + self.config.timing.settle_s
-        while core.getTime() < end:
-            left = max(0, int(end - core.getTime() + 0.999))
-            self.stim.draw_screen(f"Keep walking.\n\nStarting in {left} s", title=label)
-            self.win.flip()
-            if self._pause_pressed():
-                self.pause()
+        """The walking countdown (``timing.settle_s``); a pause starts it again."""
+        while True:
+            shown = self.show(screens.settle(label, int(self.config.timing.settle_s + 0.999)))
+            end = shown + self.config.timing.settle_s
+            if not self.wait_until(end, lambda: self.stim.draw_screen(
+                    screens.settle(label, max(0, int(end - core.getTime() + 0.999)))), shown):
+                return
+            self.pause()
 
     def speed_screen(self, block: PlannedBlock, n_blocks: int) -> float:
         """Block-end screen: the experimenter confirms the treadmill speed or types the actual one (km/h)."""
         cond = self.config.condition(block.condition)
-        go = self.config.response.continue_key
+        r = self.config.response
         typed = ""
-        self._reset_on_next_flip()
+
+        def text() -> ScreenText:
+            return screens.block_end(self.config, block.block, n_blocks,
+                                     self.recorder.block_accuracy(block),
+                                     typed or f"{cond.treadmill_speed_kmh:.1f}")
+        shown = self.show(text())
         if self.participant is not None:
-            self.participant.on_screen("block-end-speed", [go])
-        seen = 0
+            self.participant.on_screen("block-end-speed", [r.continue_key])
         while True:
-            entry = typed or f"{cond.treadmill_speed_kmh:.1f}"
-            self.stim.draw_screen(
-                f"Block {block.block} of {n_blocks} done ({self.recorder.block_accuracy(block):.0%} "
-                f"correct).\nStop the treadmill; the participant may rest.\n\n"
-                f"Treadmill speed this block:  {entry} km/h", title="BLOCK END",
-                footer=f"Experimenter: {go.upper()} confirms the speed; or type the actual "
-                f"speed (digits and '.', backspace corrects), then {go.upper()}.")
-            self.win.flip()
-            presses = self.keyboard.presses(SPEED_KEYS + [go, self.config.response.pause_key])
-            for press in presses[seen:]:
-                if press.name == go:
+            self.poll()
+            for press in self.presses.take_all(SPEED_KEYS + [r.continue_key, r.pause_key],
+                                               shown + self.config.display.min_screen_s):
+                if press.name == r.continue_key:
                     speed = parse_speed(typed, default=cond.treadmill_speed_kmh)
                     if speed is not None:
                         logging.exp(f"block {block.block}: treadmill speed {speed} km/h")
                         return speed
                     typed = ""
-                elif press.name == self.config.response.pause_key:
+                elif press.name == r.pause_key:
                     self.pause()
                     return self.speed_screen(block, n_blocks)
                 elif press.name == "backspace":
                     typed = typed[:-1]
                 else:
                     typed += "." if press.name in ("period", "comma") else press.name
-            seen = len(presses)
+            self.stim.draw_screen(text())
+            self.win.flip()
 
     # ---- trials ----------------------------------------------------------------------------
     def run_trial_until_done(self, trial: PlannedTrial) -> None:
@@ -218,11 +193,14 @@ class Session:
         t = self.config.timing
         pause_key = self.config.response.pause_key
         dropped_before = self.win.nDroppedFrames
-        self._reset_on_next_flip()
         self.stim.fixation.draw()
         t_fix = self.win.flip()
+        self.presses.forget_before(t_fix)
+        if self.participant is not None and hasattr(self.participant, "on_fixation"):
+            self.participant.on_fixation(trial, t_fix, t.fixation_s)
         while next_flip_before(self.win, t_fix + t.fixation_s):
-            if self._pause_pressed():
+            self.poll()
+            if self.presses.take([pause_key], t_fix) is not None:
                 raise PauseRequested
             self.stim.fixation.draw()
             self.win.flip()
@@ -231,28 +209,19 @@ class Session:
         frame = self.win.getMovieFrame(buffer="back") if self.capture_dir else None
         if frame is not None:
             self.win.movieFrames.clear()
-        self.win.callOnFlip(self.device.reset_clock)  # RT zero = the flip that shows the word
-        if self.keyboard is not self.device:
-            self.win.callOnFlip(self.keyboard.reset_clock)
-        t_on = self.win.flip()
+        self.poll()  # presses from before the word stay before it
+        self.win.logOnFlip(f"word {trial.word} in {trial.ink} (trial {'p' if trial.is_practice else 'b'}"
+                           f"{trial.block}.{trial.trial_in_block})", level=logging.EXP)
+        t_on = self.win.flip()  # RT zero: the flip that shows the word
+        self.device.on_stimulus_flip(t_on)
         if self.participant is not None:
             self.participant.on_stimulus(trial, t_on, t.response_window_s, pause_key)
-        while True:
-            press = first_press(self.device.presses(self.response_keys)
-                                + self.keyboard.presses([pause_key]))
-            if press is not None and (press.name == pause_key or self.device.ends_word_on_response):
-                break
-            if not next_flip_before(self.win, t_on + t.response_window_s):
-                break
-            self.stim.word.draw()
-            self.win.flip()
+        press, paused = self._response(t_on, t.response_window_s)
         t_off = self.win.flip()  # blank: the word is gone, the interval starts
-        if press is not None and press.name == pause_key:
+        if paused:
             raise PauseRequested
-        if press is not None and press.rt_s > t.response_window_s:
-            press = None  # came after the window closed (between the last poll and the check)
         outcome = TrialOutcome(
-            response=press.name if press else "", rt_ms=press.rt_s * 1000 if press else None,
+            response=press.name if press else "", rt_ms=press.rt_ms(t_on) if press else None,
             fixation_onset_s=t_fix, stim_onset_s=t_on,
             dropped_frames=self.win.nDroppedFrames - dropped_before,
             rt_source=self.device.rt_source)
@@ -260,17 +229,36 @@ class Session:
             frame.save(self.capture_dir / f"trial{len(self.recorder.trial_rows) + 1:04d}_"
                        f"{trial.word_colour or trial.word}_{trial.ink}.png")
         if self.device.whole_window:
-            coding_s = self.config.response.code_time_s if self.device.scoring == "experimenter" else 0
+            coding_s = self.config.response.code_time_s if self.vocal else 0
             self._finish_recorded_trial(trial, outcome, max(t_off + trial.iti_s, t_off + coding_s,
                                                             t_on + t.response_window_s))
-        else:
-            end = t_off + trial.iti_s
-            draw = None
-            if trial.is_practice:
-                end += t.feedback_s
-                draw = self._feedback_drawer(trial, outcome, t_off + t.feedback_s)
-            self.timing.save_s.append(self.recorder.record_trial(trial, outcome))
-            wait_until(self.win, end, draw)
+            return
+        self.timing.save_s.append(self.recorder.record_trial(trial, outcome))
+        end = t_off + trial.iti_s + (t.feedback_s if trial.is_practice else 0.0)
+        draw = self._feedback_drawer(trial, outcome, t_off + t.feedback_s) if trial.is_practice else None
+        if self.wait_until(end, draw, t_off):
+            self.pause_between_trials(trial)
+
+    def _response(self, t_on: float, window_s: float) -> tuple[Press | None, bool]:
+        """Keep the word up until a response (or the window's end); returns the first response
+        press down after ``t_on`` and within the window, and whether the pause key was pressed."""
+        pause_key = self.config.response.pause_key
+        press = None
+        while True:
+            self.poll()
+            if press is None:
+                first = self.presses.take(self.response_keys + [pause_key], t_on, t_on + window_s)
+                if first is not None and first.name == pause_key:
+                    return None, True
+                press = first
+                if press is not None and self.device.ends_word_on_response:
+                    return press, False
+            elif self.presses.take([pause_key], t_on) is not None:
+                return press, True
+            if not next_flip_before(self.win, t_on + window_s):
+                return press, False
+            self.stim.word.draw()
+            self.win.flip()
 
     def _finish_recorded_trial(self, trial: PlannedTrial, outcome: TrialOutcome, end_s: float) -> None:
         """The interval of a device that records the whole window (voice): the experimenter's
@@ -278,10 +266,10 @@ class Session:
         row is saved (so the save time, mostly the offline voice key, lengthens the interval)."""
         codes = self.config.response.code_keys
         by_key = {key: code for code, key in codes.items()}
-        wait_until(self.win, end_s)
+        paused = self.wait_until(end_s, None, outcome.stim_onset_s, stop_on_pause=False)
         code = "auto"
-        if self.device.scoring == "experimenter":
-            coded = self.keyboard.presses(list(by_key))  # since the word flip, earliest first
+        if self.vocal:
+            coded = self.presses.take_all(list(by_key), outcome.stim_onset_s, end_s)
             code = by_key[coded[-1].name] if coded else self.config.response.code_default
         t0 = time.perf_counter()
         facts = self.device.trial_facts(trial, outcome.stim_onset_s, self.config.timing.response_window_s)
@@ -291,8 +279,11 @@ class Session:
         logging.exp(f"trial {trial.block}.{trial.trial_in_block}: voice rt {outcome.rt_ms} ms, code {code}")
         if trial.is_practice:
             now = core.getTime()
-            wait_until(self.win, now + self.config.timing.feedback_s,
-                       self._feedback_drawer(trial, outcome, now + self.config.timing.feedback_s))
+            paused = self.wait_until(now + self.config.timing.feedback_s,
+                                     self._feedback_drawer(trial, outcome, now + self.config.timing.feedback_s),
+                                     now) or paused
+        if paused:
+            self.pause_between_trials(trial)
 
     def _feedback_drawer(self, trial: PlannedTrial, outcome: TrialOutcome, until_s: float):
         correct, _ = score_response(trial.correct_key, outcome.response, outcome.accuracy_code)
@@ -304,66 +295,98 @@ class Session:
             text = f"Wrong: the ink was {trial.ink.upper()}"
         else:
             text = ""  # a vocal answer coded unclear or not coded: no feedback
+        shown = screens.feedback(text)
 
         def draw() -> None:
-            if core.getTime() < until_s:
-                self.stim.draw_screen(text)
+            if text and core.getTime() < until_s:
+                self.stim.draw_screen(shown)
         return draw
 
-    # ---- screens and pausing ---------------------------------------------------------------
-    def holding_screen(self, body: str, title: str = ""):
-        """A callable that draws a text screen and flips once: for waits a device controls."""
-        logging.exp(f"screen {title or body.splitlines()[0]}")
+    def pause_between_trials(self, trial: PlannedTrial) -> None:
+        """A pause pressed in the interval, once the trial's row is saved."""
+        self.recorder.add_event("pause", block=trial.block, trial_in_block=trial.trial_in_block,
+                                is_practice=trial.is_practice, after_trial=True)
+        self.pause()
 
-        def draw_and_flip() -> None:
-            self.stim.draw_screen(body, title)
-            self.win.flip()
-        return draw_and_flip
+    # ---- presses, screens and pausing ------------------------------------------------------
+    def poll(self) -> None:
+        """Move every new press of the response device and the keyboard into the ledger."""
+        self.presses.add(self.device.poll())
+        if self.keyboard is not self.device:
+            self.presses.add(self.keyboard.poll())
 
-    def _reset_on_next_flip(self) -> None:
-        self.win.callOnFlip(self.keyboard.reset_clock)
-
-    def _pause_pressed(self) -> bool:
-        return bool(self.keyboard.presses([self.config.response.pause_key]))
-
-    def screen(self, screen_id: str, body: str, title: str = "", extra=(),
-               keys: list[str] | None = None, pausable: bool = True, footer: str = "",
-               body_y: float = 0.0) -> str:
-        """Show a text screen until one of ``keys`` (default: the continue key); returns the key."""
-        keys = keys or [self.config.response.continue_key]
+    def wait_until(self, end_s: float, draw: Callable[[], None] | None, since_s: float,
+                   stop_on_pause: bool = True) -> bool:
+        """Keep flipping (drawing with ``draw``) until the next flip would reach ``end_s``;
+        returns True if the pause key went down after ``since_s``. The wait ends at the pause
+        unless ``stop_on_pause`` is False (a device records the whole wait)."""
         pause_key = self.config.response.pause_key
-        watch = keys + ([pause_key] if pausable and pause_key not in keys else [])
-        logging.exp(f"screen {screen_id}")
+        paused = False
+        while next_flip_before(self.win, end_s):
+            self.poll()
+            paused = paused or self.presses.take([pause_key], since_s) is not None
+            if paused and stop_on_pause:
+                return True
+            if draw is not None:
+                draw()
+            self.win.flip()
+        self.poll()
+        return paused or self.presses.take([pause_key], since_s, end_s) is not None
 
-        def draw() -> None:
-            self.stim.draw_screen(body, title, footer, body_y)
-            for stim in extra:
-                stim.draw()
-        self._reset_on_next_flip()
-        draw()
-        self.win.flip()
+    def show(self, screen: ScreenText) -> float:
+        """Draw ``screen`` and flip; returns the flip's time (the screen's onset, PsychoPy clock s).
+        The .log gets one line per screen, stamped with that flip."""
+        self.stim.draw_screen(screen)
+        self.win.logOnFlip(f"screen {screen.screen_id}", level=logging.EXP)
+        shown = self.win.flip()
+        self.presses.forget_before(shown)
         if self.process_start_wall is not None:  # command -> first screen, for the sidecar
             self.recorder.update_run(first_screen_s=round(time.time() - self.process_start_wall, 3))
             self.process_start_wall = None
-        if self.participant is not None:
-            self.participant.on_screen(screen_id, keys)
+        return shown
+
+    def holding_screen(self, screen: ScreenText) -> Callable[[], None]:
+        """A callable that draws ``screen`` and flips once: for waits a device controls."""
+        logging.exp(f"screen {screen.screen_id}")
+
+        def draw_and_flip() -> None:
+            self.stim.draw_screen(screen)
+            self.win.flip()
+        return draw_and_flip
+
+    def wait_for_press(self, names: list[str], after_s: float, draw: Callable[[], None]) -> Press:
+        """The first press of ``names`` down at or after ``after_s``, flipping (with ``draw``) until it comes."""
         while True:
-            press = first_press(self.keyboard.presses(watch))
-            if press is not None and press.name == pause_key and pause_key not in keys:
-                self.pause()
-                return self.screen(screen_id, body, title, extra, keys, pausable, footer, body_y)
+            self.poll()
+            press = self.presses.take(names, after_s)
             if press is not None:
-                return press.name
+                return press
             draw()
             self.win.flip()
+
+    def screen(self, screen: ScreenText, keys: list[str] | None = None, pausable: bool = True) -> str:
+        """Show ``screen`` until a fresh press of one of ``keys`` (default: the continue key):
+        down at least ``display.min_screen_s`` after the screen appeared. Returns the key."""
+        keys = keys or [self.config.response.continue_key]
+        pause_key = self.config.response.pause_key
+        watch = keys + ([pause_key] if pausable and pause_key not in keys else [])
+        shown = self.show(screen)
+        if self.participant is not None:
+            self.participant.on_screen(screen.screen_id, keys)
+        press = self.wait_for_press(watch, shown + self.config.display.min_screen_s,
+                                    lambda: self.stim.draw_screen(screen))
+        logging.exp(f"screen {screen.screen_id}: {press.name} down {press.t_down_s - shown:.3f} s "
+                    "after it appeared")
+        if press.name == pause_key and pause_key not in keys:
+            self.pause()
+            return self.screen(screen, keys, pausable)
+        return press.name
 
     def pause(self) -> None:
         """The pause screen: continue returns, abort raises SessionAborted."""
         r = self.config.response
         logging.exp("paused")
-        key = self.screen("pause", f"PAUSED\n\n{r.continue_key.upper()}: continue\n"
-                          f"{r.abort_key.upper()}: abort the session (data so far are kept)",
-                          title="EXPERIMENTER", keys=[r.continue_key, r.abort_key], pausable=False)
+        key = self.screen(screens.pause(self.config), keys=[r.continue_key, r.abort_key], pausable=False)
         if key == r.abort_key:
             raise SessionAborted
         self.recorder.add_event("continued")

@@ -10,7 +10,7 @@ passes its clock (``core.getTime``) in.
 from __future__ import annotations
 
 import json
-import time
+import math
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable, Sequence
@@ -95,6 +95,7 @@ class Injection:
     injected_s: float     # clock read immediately before the XTEST call
     sent_s: float         # clock read once the X server acknowledged it (sync returned)
     onset_s: float | None  # stimulus onset it answers, if any
+    hold_s: float = 0.0    # key-down to key-up (s)
 
     @property
     def rt_ms(self) -> float | None:
@@ -106,23 +107,51 @@ class Injection:
         return None if self.onset_s is None else (self.sent_s - self.onset_s) * 1000.0
 
 
+@dataclass(frozen=True)
+class PressDurations:
+    """How long a simulated person holds a key down (seconds): uniform in [min_s, max_s], and
+    ``long_s`` for a share ``long_rate`` of presses (people sometimes rest on a key)."""
+    min_s: float = 0.06
+    max_s: float = 0.2
+    long_rate: float = 0.05
+    long_s: float = 0.6
+
+    def draw(self, rng: np.random.Generator) -> float:
+        """One hold duration in seconds."""
+        if rng.random() < self.long_rate:
+            return self.long_s
+        return float(rng.uniform(self.min_s, self.max_s))
+
+
 class KeyScheduler:
-    """Presses keys (or buttons) at given times on ``clock`` (seconds) and logs each press."""
+    """Presses keys (or buttons) at given times on ``clock`` (seconds) and logs each press.
+
+    Key-down and key-up are two timed actions, so a long hold never delays the next press.
+    """
 
     def __init__(self, injector: KeyInjector, clock: Callable[[], float], spin_s: float = 0.002):
         self._injector, self._clock = injector, clock
         self._timer = TimedScheduler(clock, spin_s, name="key-scheduler")
+        self._released_at: dict[str, float] = {}
         self.log: list[Injection] = []
 
-    def at(self, t_s: float, key: str, label: str, onset_s: float | None = None) -> None:
-        self._timer.at(t_s, lambda due: self._press(due, key, label, onset_s))
+    def at(self, t_s: float, key: str, label: str, onset_s: float | None = None,
+           hold_s: float | None = None) -> None:
+        """Press ``key`` at ``t_s`` and release it ``hold_s`` later (default: the injector's).
 
-    def _press(self, due_s: float, key: str, label: str, onset_s: float | None) -> None:
+        A key still held from an earlier press is first released, as a person would: the
+        press then comes 20 ms after that release.
+        """
+        hold = self._injector.hold_s if hold_s is None else hold_s
+        t_s = max(t_s, self._released_at.get(key, -math.inf) + 0.02)
+        self._released_at[key] = t_s + hold
+        self._timer.at(t_s, lambda due: self._down(due, key, label, onset_s, hold))
+        self._timer.at(t_s + hold, lambda due: self._injector.release(key))
+
+    def _down(self, due_s: float, key: str, label: str, onset_s: float | None, hold_s: float) -> None:
         injected = self._clock()
         self._injector.press(key)
-        self.log.append(Injection(label, key, due_s, injected, self._clock(), onset_s))
-        time.sleep(self._injector.hold_s)
-        self._injector.release(key)
+        self.log.append(Injection(label, key, due_s, injected, self._clock(), onset_s, hold_s))
 
     def stop(self) -> None:
         self._timer.stop()
@@ -152,11 +181,13 @@ class SimulatedVoice:
 
 @dataclass(frozen=True)
 class SimulationOptions:
-    screen_delay_s: float = 0.25       # experimenter "reads" a screen this long before answering
+    screen_delay_s: float = 0.75       # experimenter "reads" a screen this long before answering
+                                       # (a screen passes only on a press >= display.min_screen_s after it)
     abort_after_trials: int | None = None  # press pause then abort on this trial (1-based, session)
     actual_speed_kmh: float | None = None  # typed on walking blocks' end screens instead of confirming
     log_path: Path | None = None           # write the injections as JSON lines at the end
     code_delay_s: float = 0.35             # voice: experimenter codes this long after the word
+    durations: PressDurations = PressDurations()  # how long each key is held down
 
 
 class SimulatedParticipant:
@@ -175,26 +206,32 @@ class SimulatedParticipant:
         self.voice, self.code_keys = voice, dict(code_keys or {})
         self.offset_s = model.participant_offset_s(rng)
         self.scheduler = KeyScheduler(injector or KeyInjector(), clock)
+        self._holds = np.random.default_rng(rng.bit_generator.seed_seq.spawn(1)[0])
         self._trials_seen = 0
+
+    def _hold(self) -> float:
+        return self.options.durations.draw(self._holds)
 
     def on_screen(self, screen: str, keys: Sequence[str]) -> None:
         """Answer a screen waiting for one of ``keys`` (the first is the 'go on' key)."""
         t = self.clock() + self.options.screen_delay_s
         if screen == "block-end-speed" and self.options.actual_speed_kmh is not None:
-            for i, ch in enumerate(f"{self.options.actual_speed_kmh:g}"):
-                self.scheduler.at(t + 0.1 * i, "period" if ch == "." else ch, "screen speed")
-            t += 0.1 * len(f"{self.options.actual_speed_kmh:g}")
+            step = self.options.durations.max_s + 0.05  # one key up before the next goes down
+            for ch in f"{self.options.actual_speed_kmh:g}":
+                self.scheduler.at(t, "period" if ch == "." else ch, "screen speed",
+                                  hold_s=min(self._hold(), step - 0.02))
+                t += step
         if screen == "pause" and self.options.abort_after_trials is not None:
-            self.scheduler.at(t, keys[1], f"screen {screen}")  # keys[1]: abort
+            self.scheduler.at(t, keys[1], f"screen {screen}", hold_s=self._hold())  # keys[1]: abort
             return
-        self.scheduler.at(t, keys[0], f"screen {screen}")
+        self.scheduler.at(t, keys[0], f"screen {screen}", hold_s=self._hold())
 
     def on_stimulus(self, trial, onset_s: float, window_s: float, pause_key: str) -> None:
         """Schedule the response to ``trial`` (a PlannedTrial) shown at ``onset_s``."""
         self._trials_seen += 1
         label = f"trial p{trial.is_practice} b{trial.block} t{trial.trial_in_block}"
         if self._trials_seen == self.options.abort_after_trials:
-            self.scheduler.at(onset_s + 0.2, pause_key, label + " pause", onset_s)
+            self.scheduler.at(onset_s + 0.2, pause_key, label + " pause", onset_s, self._hold())
             return
         response = self.model.response(self.rng, trial.condition, trial.congruency, window_s,
                                        offset_s=self.offset_s)
@@ -208,13 +245,14 @@ class SimulatedParticipant:
             t_said = onset_s + response.rt_s
             self.voice.say(t_said, said, label)
             code = self.code_keys["correct" if said == trial.ink else "wrong"]
-            self.scheduler.at(t_said + self.options.code_delay_s, code, label + " code", onset_s)
+            self.scheduler.at(t_said + self.options.code_delay_s, code, label + " code", onset_s,
+                              self._hold())
             return
         key = trial.correct_key
         if not response.correct:
             wrong = sorted(k for k in self.keys.values() if k != trial.correct_key)
             key = wrong[int(self.rng.integers(len(wrong)))]
-        self.scheduler.at(onset_s + response.rt_s, key, label, onset_s)
+        self.scheduler.at(onset_s + response.rt_s, key, label, onset_s, self._hold())
 
     def close(self) -> None:
         self.scheduler.stop()

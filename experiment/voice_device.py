@@ -2,11 +2,11 @@
 
 No PsychoPy import (the session passes ``core.getTime`` as ``clock``).
 
-Per trial: :meth:`VoiceDevice.reset_clock` (on the stimulus flip, via ``win.callOnFlip``)
+Per trial: :meth:`VoiceDevice.on_stimulus_flip` (right after the stimulus flip, with its time)
 marks time zero; a listening thread feeds the audio since then to the online voice key
 (``experiment.voicekey.OnsetTracker``, on a 2:1 decimated copy to keep it cheap) every
-``check_every_s``, so the session's frame loop never waits for it; :meth:`VoiceDevice.presses`
-returns one ``Press("voice", ...)`` once speech is confirmed (typically 40-100 ms after its
+``check_every_s``, so the session's frame loop never waits for it; :meth:`VoiceDevice.poll`
+hands over one ``Press("voice", ...)`` once speech is confirmed (typically 40-100 ms after its
 onset), so the session may end the word; :meth:`VoiceDevice.save_trial_audio` then writes
 the trial's audio losslessly and runs the full-rate detector on it. The authoritative RT is
 the full-rate detection on the saved file, which ``python -m experiment.voice_offline``
@@ -31,13 +31,13 @@ import os
 import threading
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any, Callable, Mapping
 
 import numpy as np
 from scipy.io import wavfile
 from scipy.signal import firwin, lfilter, lfilter_zi
 
-from experiment import voicekey
+from experiment import screens, voicekey
 from experiment.audio_capture import AudioCaptureError, AudioRecorder, Segment
 from experiment.datafile import CsvAppender, fsync_dir
 from experiment.responses import Press
@@ -165,7 +165,7 @@ class _Decimator:
 
 
 class VoiceDevice:
-    """Vocal responses: ``Press("voice", rt_s, t_s)`` at the detected speech onset.
+    """Vocal responses: ``Press("voice", t_down_s)`` at the detected speech onset.
 
     ``clock``: PsychoPy's ``core.getTime`` (seconds). ``recorder``: an :class:`AudioRecorder`
     (default: the default input device at 48 kHz, mono int16); started here if it is not
@@ -198,7 +198,7 @@ class VoiceDevice:
         self._noise_full: voicekey.NoiseModel | None = None
         self._noise_online: voicekey.NoiseModel | None = None
         self.noise_file: str = ""
-        self._trial: _Listening | None = None   # replaced (never mutated) by reset_clock
+        self._trial: _Listening | None = None   # replaced (never mutated) by on_stimulus_flip
         self.listen_s = 5.0        # the online key stops listening this long after the flip
         self.online_errors: list[str] = []  # exceptions in the listening thread (trial went on)
         self._index: CsvAppender | None = None
@@ -239,7 +239,9 @@ class VoiceDevice:
             seconds = seconds or session.config.voice.mic_check_s
             self.ends_word_on_response = session.config.voice.end_word_on_onset
             self.listen_s = session.config.timing.response_window_s
-            draw = session.holding_screen("Microphone check: please stay quiet.", title="MICROPHONE")
+            draw = session.holding_screen(screens.holding("mic-check-recording",
+                                                          "Microphone check: please stay quiet.",
+                                                          "MICROPHONE"))
         seg = self._record(seconds or 2.0, draw)
         x = seg.as_float()
         rms, peak = levels_dbfs(x)
@@ -253,11 +255,12 @@ class VoiceDevice:
         if session is not None:
             r = session.config.response
             codes = ", ".join(f"{k.upper()} = {c}" for c, k in r.code_keys.items())
-            session.screen("mic-check", f"Microphone level in silence: {rms:.1f} dBFS "
-                           f"(peak {peak:.1f} dBFS).\n\nDuring each trial, code the spoken "
-                           f"answer:\n{codes}", title="MICROPHONE",
-                           footer=f"Experimenter: {r.continue_key.upper()} to go on, "
-                           f"{r.pause_key.upper()} to pause or abort.")
+            session.screen(screens.ScreenText(
+                "mic-check", title="MICROPHONE",
+                body=f"Microphone level in silence: {rms:.1f} dBFS (peak {peak:.1f} dBFS).\n"
+                f"During each trial, code the spoken answer:\n{codes}",
+                footer=f"Experimenter: {r.continue_key.upper()} to go on, "
+                f"{r.pause_key.upper()} to pause or abort."))
         return {"voice_mic_check_rms_dbfs": round(rms, 1), "voice_mic_check_peak_dbfs": round(peak, 1),
                 "voice_detector": detector_version(), **self.recorder.facts()}
 
@@ -295,9 +298,10 @@ class VoiceDevice:
         """Noise calibration: ``voice.noise_calibration_s`` of silent walking before the block."""
         folder, stem = self._session_files()
         seconds = session.config.voice.noise_calibration_s
-        draw = session.holding_screen(f"Keep {'walking' if session.config.condition(block.condition).treadmill_speed_kmh > 0 else 'standing'}"
-                                      f" and stay silent ({seconds:.0f} s):\nmeasuring the background "
-                                      "sound.", title="QUIET, PLEASE")
+        walking = session.config.condition(block.condition).treadmill_speed_kmh > 0
+        draw = session.holding_screen(screens.holding(
+            "noise-calibration", f"Keep {'walking' if walking else 'standing'} and stay silent "
+            f"({seconds:.0f} s).", "QUIET, PLEASE"))
         x = self.calibrate_noise(seconds, noise_audio_path(folder, stem, block.is_practice, block.block),
                                  while_waiting=draw)
         rms, peak = levels_dbfs(x)
@@ -323,29 +327,31 @@ class VoiceDevice:
                 "voice_confidence": facts["voice_confidence"] if rt is not None else None}
 
     # -------------------------------------------------------------- ResponseDevice
-    def reset_clock(self) -> None:
-        """Time zero = now (call via win.callOnFlip on the flip that shows the word).
+    def on_stimulus_flip(self, t_flip_s: float) -> None:
+        """Time zero = ``t_flip_s``, the flip that shows the word (PsychoPy clock, s).
 
         Cheap on purpose (it runs right after the flip): the listening thread sets up the
         trial's online voice key on its next turn.
         """
-        self._trial = _Listening(self.clock())
+        self._trial = _Listening(t_flip_s)
 
-    def presses(self, names: Sequence[str]) -> list[Press]:
-        """``[Press("voice", rt_s, t_s)]`` once speech has been detected since the flip, else [].
+    def poll(self) -> list[Press]:
+        """``[Press("voice", t_down_s)]`` once, when speech has been detected since the flip
+        (``t_down_s``: the onset on PsychoPy's clock), else [].
 
-        Reports nothing unless ``"voice"`` is in ``names``. ``rt_s``: detected onset minus
-        the flip (s); ``t_s``: the onset on PsychoPy's clock. The online voice key runs in a
-        thread (every ``check_every_s``), so this call costs nothing and the frame loop
-        keeps its timing.
+        The online voice key runs in a thread (every ``check_every_s``), so this call costs
+        nothing and the frame loop keeps its timing.
         """
         trial = self._trial
-        if VOICE not in names or trial is None:
+        if trial is None:
             return []
         if self._noise_online is None:
             raise VoiceDeviceError("no noise model: call prepare_session() or calibrate_noise() "
                                    "before the first trial")
-        return [trial.press] if trial.press is not None else []
+        if trial.press is None or trial.handed_over:
+            return []
+        trial.handed_over = True
+        return [trial.press]
 
     def _listen(self) -> None:
         """The listening thread: feeds the current trial's audio to its online voice key."""
@@ -380,7 +386,7 @@ class VoiceDevice:
         k = trial.k_feed + onset * (self.rate_hz // self.online_factor) * self.online_factor \
             - trial.dec.delay
         t = self._time_of_index(k)
-        trial.press = Press(name=VOICE, rt_s=t - trial.t0, t_s=t)
+        trial.press = Press(VOICE, t, "voice")
 
     def _time_of_index(self, k: float) -> float:
         """PsychoPy time (s) of recording sample index ``k``."""
@@ -454,7 +460,7 @@ class VoiceDevice:
         rms, peak = levels_dbfs(x)
         timing = self._timing(seg)
         trial = self._trial
-        online = (trial.press.rt_s * 1000.0 if trial is not None and trial.press is not None
+        online = (trial.press.rt_ms(trial.t0) if trial is not None and trial.press is not None
                   and abs(trial.t0 - start_s) < 0.05 else None)
         self._append_index(written.parent, {
             "kind": "trial", "file": written.name, **dict(keys or {}), "start_s": start_s,
@@ -481,6 +487,7 @@ class _Listening:
         self.k_feed = self.cursor = 0
         self.dec: _Decimator | None = None
         self.press: Press | None = None
+        self.handed_over = False  # the press went to the session (poll hands it over once)
         self.error = ""
 
 
