@@ -6,9 +6,12 @@ Run under an X display (``make bench`` starts Xvfb). In one run:
 2. the experiment's own RT path: a real simulated session (``python -m experiment --simulate``)
    of >= 200 trials; error = recorded rt_ms - (XTEST injection time - stimulus onset);
 3. the per-trial save cost (append + flush + fsync), from the session and from 1000 writes;
-4. command -> first screen: process start to the first flipped screen (sidecar ``first_screen_s``).
+4. command -> first screen: process start to the first flipped screen (sidecar ``first_screen_s``);
+5. the press-duration sweep (issue 9): a session answered by the independent press bot
+   (``bench/press_bot.py``: holds of 0 ms to 1.5 s, presses in every phase, >= 500 presses);
+   RT error per hold duration and every press counted on a wrong trial or screen.
 Targets (issue 2): error SD <= 1.2x the floor's, |mean error| <= 1 ms, no missed presses,
-save <= 2 ms and never inside the response window.
+save <= 2 ms and never inside the response window; (issue 9) 0 presses on a wrong trial or screen.
 """
 from __future__ import annotations
 
@@ -33,6 +36,13 @@ BENCH_CONFIG = {  # 3 conditions x 72 trials = 216 trials, no practice, short in
     "practice": {"trials": 0},
     "display": {"fullscreen": False, "size_px": [800, 600]},
     "simulation": {"mu_s": 0.3, "sigma_s": 0.05, "tau_s": 0.1, "error_rate": 0.0},
+}
+SWEEP_CONFIG = {  # 3 conditions x 120 trials, every phase long enough for the bot's patterns
+    "design": {"blocks_per_condition": 1, "trials_per_block": 120},
+    "timing": {"fixation_s": 0.3, "response_window_s": 1.2, "iti_min_s": 0.1,
+               "iti_max_s": 0.15, "settle_s": 0.0},
+    "practice": {"trials": 0},
+    "display": {"fullscreen": False, "size_px": [800, 600]},
 }
 FLOOR_TRIALS = 120  # twice: before and after the session
 # A press whose XTEST call (fake_input + the sync round trip, normally 1-3 ms here) took longer
@@ -93,6 +103,36 @@ def session_errors(work: Path) -> tuple[list[float], int, int, dict, float]:
     return errors, missed, uncertain, sidecar["runs"][0], wall
 
 
+def press_sweep(work: Path) -> dict:
+    """The press bot's session: violations, presses, and RT errors by hold duration (ms)."""
+    import tomli_w
+
+    from bench.press_bot import Tolerance, violations
+    from experiment.config import load_config
+    config_file = work / "sweep.toml"
+    config_file.write_text(tomli_w.dumps(SWEEP_CONFIG))
+    record_file, data = work / "bot.json", work / "sweep"
+    start = time.monotonic()
+    proc = subprocess.run([sys.executable, str(REPO / "bench" / "press_matrix_driver.py"),
+                           "--config", str(config_file), "--simulate", "--participant", "S001",
+                           "--data-dir", str(data), "--sim-log", str(record_file)],
+                          cwd=REPO, capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise RuntimeError(f"press sweep session failed: {proc.stderr[-2000:]}")
+    config = load_config(config_file)
+    record = json.loads(record_file.read_text())
+    rows = read_rows(next(data.glob("S001/*_trials.csv")))
+    bad, counts = violations(rows, record, list(config.response.response_names().values()),
+                             config.timing.response_window_s, config.display.min_screen_s,
+                             Tolerance())
+    by_hold = {f"{hold * 1000:g}": _stats(errors) | {"p95_ms": round(float(np.percentile(errors, 95)), 4)}
+               for hold, errors in sorted(counts["rt_errors_by_hold_ms"].items())}
+    return {"presses": len(record["injected"]), "trials": counts["trials"],
+            "judged": counts["judged"], "ambiguous": counts["ambiguous"],
+            "screens": counts["screens"], "violations": bad, "by_hold_ms": by_hold,
+            "all": _stats(counts["rt_errors_ms"]), "wall_s": round(time.monotonic() - start, 1)}
+
+
 def writer_cost(work: Path, n: int = 1000) -> dict[str, float]:
     row = {c: "x" for c in TRIAL_COLUMNS} | {"rt_ms": 612.345, "stim_onset_s": 123.456789}
     with CsvAppender(work / "writer.csv", TRIAL_COLUMNS) as app:
@@ -107,6 +147,7 @@ def main(out_dir: Path) -> Path:
         work = Path(tmp)
         floor_a, floor_missed_a, floor_unc_a = floor_errors(work, "before")
         ours, missed, uncertain, run, wall = session_errors(work)
+        sweep = press_sweep(work)
         floor_b, floor_missed_b, floor_unc_b = floor_errors(work, "after")
         writes = writer_cost(work)
     floor = _stats(floor_a + floor_b)
@@ -118,14 +159,17 @@ def main(out_dir: Path) -> Path:
         ("no missed presses", missed == 0, f"{missed} missed of {mine['n'] + missed}"),
         ("save <= 2 ms (session p99)", run["save_ms_p99"] <= 2.0, f"median {run['save_ms_median']:.3f}, p99 {run['save_ms_p99']:.3f}, max {run['save_ms_max']:.3f} ms"),
         ("save <= 2 ms (1000 writes, p99)", writes["p99_ms"] <= 2.0, f"median {writes['median_ms']:.3f}, p99 {writes['p99_ms']:.3f}, max {writes['max_ms']:.3f} ms"),
+        (">= 500 presses in the sweep", sweep["presses"] >= 500, f"{sweep['presses']} presses"),
+        ("0 presses on a wrong trial or screen", not sweep["violations"],
+         f"{len(sweep['violations'])} of {sweep['presses']}"),
     ]
     result = {"floor": floor, "floor_missed": floor_missed_a + floor_missed_b, "session": mine,
               "session_missed": missed, "floor_uncertain_injections": floor_unc_a + floor_unc_b,
               "session_uncertain_injections": uncertain, "sd_ratio": round(ratio, 3), "session_run": run,
-              "session_wall_s": round(wall, 1), "writer": writes,
+              "session_wall_s": round(wall, 1), "writer": writes, "press_sweep": sweep,
               "targets": [{"target": t, "pass": ok, "value": v} for t, ok, v in targets]}
     lines = [
-        "# RT path benchmark (issue 2)", "",
+        "# RT path benchmark (issues 2 and 9)", "",
         f"Machine: {run['versions']['platform']}; keyboard backend {run['keyboard_backend']}; "
         "virtual display (Xvfb), keys injected with XTEST. Error = recorded RT - (injection time - stimulus flip).",
         "",
@@ -142,6 +186,21 @@ def main(out_dir: Path) -> Path:
         f"Per-trial save (append + flush + fsync, after the blank flip that ends the response window): "
         f"session median {run['save_ms_median']} ms, max {run['save_ms_max']} ms; "
         f"1000 writes: median {writes['median_ms']} ms, p99 {writes['p99_ms']} ms, max {writes['max_ms']} ms.",
+        "", "## Press-duration sweep (issue 9)", "",
+        f"An independent bot (bench/press_bot.py) answered a {sweep['trials']}-trial session with "
+        f"{sweep['presses']} key presses held 0 (down and up in one X batch) to 1500 ms, with X "
+        "auto-repeat on, during the fixation, just before and within a frame after the word's flip, "
+        f"in the interval, and on {sweep['screens']} experimenter screens; {sweep['judged']} trials "
+        f"judged ({sweep['ambiguous']} with a press within 2 ms of a boundary left out). Error = "
+        "recorded RT - XTEST call time (ms), the floor's measure.", "",
+        "| hold (ms) | n | mean (ms) | SD (ms) | median (ms) | p95 (ms) | max abs (ms) |",
+        "|---|---|---|---|---|---|---|",
+        *[f"| {h} | {v['n']} | {v['mean_ms']:.3f} | {v['sd_ms']:.3f} | {v['median_ms']:.3f} | "
+          f"{v['p95_ms']:.3f} | {v['max_abs_ms']:.3f} |" for h, v in sweep["by_hold_ms"].items()],
+        f"| all | {sweep['all']['n']} | {sweep['all']['mean_ms']:.3f} | {sweep['all']['sd_ms']:.3f} | "
+        f"{sweep['all']['median_ms']:.3f} | | {sweep['all']['max_abs_ms']:.3f} |",
+        "", f"Presses counted on a wrong trial or screen: {len(sweep['violations'])}"
+        + "".join(f"\n- {v}" for v in sweep["violations"][:20]),
         "", "| target | result | value |", "|---|---|---|",
         *[f"| {t} | {'PASS' if ok else 'FAIL'} | {v} |" for t, ok, v in targets], "",
     ]

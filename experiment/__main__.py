@@ -182,7 +182,8 @@ def run(args: argparse.Namespace) -> int:
         config = load_config(existing.config)
     elif args.resume:
         raise UsageError(f"nothing to resume: no session {args.session} of {args.participant} "
-                         f"under {data_dir}")
+                         f"under {data_dir}; pass the data folder it was started with, e.g. "
+                         "--data-dir data/demo for the demo")
     return run_session(config, args, data_dir, order, order_source)
 
 

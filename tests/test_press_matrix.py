@@ -1,6 +1,6 @@
 """Every press counted once, on the screen and trial it answers, with its own time.
 
-Real sessions under Xvfb, answered by an independent bot (``tests/press_bot.py``) that presses
+Real sessions under Xvfb, answered by an independent bot (``bench/press_bot.py``) that presses
 through XTEST (keyboard) or the mocked gamepad (buttons) with human press durations from
 0 ms to a 1.5 s hold, X auto-repeat on, and presses in every phase. The checker compares each
 trial row with the bot's own key-down times, and each screen's duration with its presses.
@@ -21,12 +21,11 @@ import pytest
 from experiment.config import load_config
 from experiment.datafile import read_rows
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from press_bot import Tolerance, violations  # noqa: E402
+from bench.press_bot import Tolerance, violations
 
 REPO = Path(__file__).resolve().parents[1]
 E2E_CONFIG = Path(__file__).with_name("e2e.toml")
-DRIVER = Path(__file__).with_name("press_matrix_driver.py")
+DRIVER = REPO / "bench" / "press_matrix_driver.py"
 OLD_VERSION = "2fdf28e"  # the last commit before presses were told apart by their down time
 MATRIX = ('[design]\ntrials_per_block = 24\n'
           '[timing]\nfixation_s = 0.3\nresponse_window_s = 1.2\n')

@@ -218,7 +218,7 @@ def test_broken_event_backend_is_refused_before_anything_is_written(tmp_path):
     cmd = [sys.executable, "-c", block_ptb] + session_cmd(tmp_path)[3:]
     proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2
-    assert "'event' backend" in proc.stderr and "libjack" in proc.stderr
+    assert "'ptb' backend) did not load" in proc.stderr and "libjack" in proc.stderr
     assert not (tmp_path / "P001").exists()
 
 
