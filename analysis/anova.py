@@ -1,52 +1,36 @@
-"""Repeated-measures ANOVA on participant mean RTs (pingouin ≥ 0.7) and paired contrasts.
+"""One-way repeated-measures ANOVA on participant mean RTs and paired contrasts.
 
-Sphericity: Mauchly's test; the Greenhouse–Geisser-corrected p is reported next to the
-uncorrected one (identical with two conditions). Effect sizes: partial eta² for the ANOVA,
-Cohen's dz = mean difference / SD of the differences for each paired contrast.
+Sphericity: Mauchly's test; the Greenhouse–Geisser- and Huynh–Feldt-corrected p are reported
+next to the uncorrected one (identical with two conditions). Effect sizes: partial and
+generalised eta² for the ANOVA, Cohen's dz = mean difference / SD of the differences for
+each paired contrast.
 """
 from __future__ import annotations
 
 import math
-import warnings
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
+from .design import Design
+from .factorial import factorial_rm_anova
 from .models import adjust_p
 
 
 def rm_anova_table(wide: pd.DataFrame) -> pd.DataFrame:
-    """One-way rm-ANOVA of ``wide`` (participants × conditions, complete rows) as one row:
-    F, df, uncorrected and GG-corrected p, epsilon, Mauchly W and p, partial eta²."""
-    import pingouin as pg
-
+    """One-way rm-ANOVA of ``wide`` (participants × conditions, complete rows) as one row
+    (:func:`analysis.factorial.factorial_rm_anova` with the columns as one factor): F, df,
+    uncorrected, Greenhouse–Geisser- and Huynh–Feldt-corrected p, epsilons, Mauchly W and
+    p, partial and generalised eta², plus ``k_conditions``."""
     w = wide.dropna()
     long = w.rename_axis(index="participant", columns="condition").stack().rename("rt_ms") \
         .reset_index()
     long["condition"] = long["condition"].astype(str)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        aov = pg.rm_anova(data=long, dv="rt_ms", within="condition", subject="participant",
-                          correction=True, detailed=True, effsize="np2")
-    eff, err = aov.iloc[0], aov.iloc[1]
-    k = w.shape[1]
-    get = lambda key, default=float("nan"): float(eff[key]) if key in eff and pd.notna(eff[key]) \
-        else default  # noqa: E731
-    p_unc = get("p_unc")
-    eps = get("eps", 1.0)
-    return pd.DataFrame([{
-        "effect": "condition", "n_participants": len(w), "k_conditions": k,
-        "df1": float(eff["DF"]), "df2": float(err["DF"]), "F": get("F"),
-        "p": p_unc,
-        "epsilon_gg": eps,
-        "df1_gg": float(eff["DF"]) * eps, "df2_gg": float(err["DF"]) * eps,
-        "p_gg": get("p_GG_corr", p_unc),
-        "mauchly_w": get("W_spher", 1.0), "p_mauchly": get("p_spher", float("nan")),
-        "sphericity_assumed": bool(eff["sphericity"]) if "sphericity" in eff and
-        pd.notna(eff["sphericity"]) else True,
-        "partial_eta2": get("np2"),
-    }])
+    design = Design(("condition",), (tuple(str(c) for c in w.columns),))
+    out = factorial_rm_anova(long, design)
+    out.insert(2, "k_conditions", w.shape[1])
+    return out
 
 
 def paired_contrasts(wide: pd.DataFrame, pairs: list[tuple[str, str]], adjust: str = "holm"

@@ -71,6 +71,27 @@ def descriptives_table(test: pd.DataFrame, conditions: tuple[str, ...]) -> pd.Da
     return pd.DataFrame(rows)
 
 
+def participant_summary(test: pd.DataFrame, conditions: tuple[str, ...]) -> pd.DataFrame:
+    """One row per participant × condition from ``test`` (test trials of the primary
+    congruency with ``valid``): test trials, valid trials, mean, median and SD of the valid
+    RTs (ms), accuracy (%) and timeouts. What one can say about each participant without a
+    model."""
+    rows = []
+    for (pid, c), t in test.groupby(["participant", "condition"], observed=True, sort=True):
+        rt = t.loc[t["valid"], "rt_ms"]
+        rows.append({"participant": pid, "condition": str(c), "n_trials": len(t),
+                     "n_valid": int(t["valid"].sum()), "mean_rt_ms": rt.mean(),
+                     "median_rt_ms": rt.median(), "sd_ms": rt.std(ddof=1),
+                     "accuracy_pct": 100 * t["correct"].mean(),
+                     "timeouts": int(t["timeout"].sum())})
+    out = pd.DataFrame(rows)
+    if len(out):
+        out["condition"] = pd.Categorical(out["condition"], categories=list(conditions))
+        out = out.sort_values(["participant", "condition"], kind="stable")
+        out["condition"] = out["condition"].astype(str)
+    return out.reset_index(drop=True)
+
+
 def t_ci(x: np.ndarray, level: float = 0.95) -> tuple[float, float, float, float]:
     """Mean, t-based CI and two-sided one-sample t-test p (against 0) of ``x``."""
     x = np.asarray(x, dtype=float)

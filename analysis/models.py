@@ -15,9 +15,17 @@ Two entry points:
      (lme4 ``||``);
   3. ``"intercept"``: random intercept only.
 
-  The first structure that converges and is not singular is used; if none does, the last
-  one is reported anyway with its flags. ``ConditionFit.fallback`` names the structure that
-  was used when it is not the primary one (``None`` otherwise), ``fallback_reason`` says why.
+  A structure with more random-effect parameters than there are participants is skipped
+  (not identifiable). The first structure that converges and is not singular is used;
+  ``ConditionFit.fallback`` names it when it is not the primary one (``None`` otherwise),
+  ``fallback_reason`` says why each earlier one was left. When no structure gives an
+  identified fit (one participant, or every structure singular or skipped),
+  :class:`NotIdentifiable` is raised with a one-sentence reason.
+
+Tests of fixed effects and contrasts are t and F tests with Satterthwaite degrees of freedom
+(as lmerTest; :mod:`analysis.satterthwaite`), and the fixed-effect covariance is lme4's
+(X'V⁻¹X)⁻¹. A fit without them (singular or not converged) falls back to Wald z tests,
+named in ``LmmFit.df_method``.
 
 No I/O, no global state: the power analysis calls :func:`fit_condition_lmm` thousands of
 times. Units: RT in **milliseconds**; model coefficients are on the natural-log scale, so a
@@ -36,6 +44,8 @@ import statsmodels.formula.api as smf
 from scipy import stats
 from statsmodels.regression.mixed_linear_model import MixedLM, MixedLMParams
 
+from .satterthwaite import FTest, Satterthwaite, TTest, satterthwaite
+
 #: Condition order used when the trials do not give one (categorical dtype) — the codebook's.
 CANONICAL_CONDITIONS = ("stand", "forward", "backward", "left", "right")
 
@@ -46,6 +56,14 @@ SINGULAR_TOL = 1e-4
 STRUCTURES = ("slopes", "uncorrelated", "intercept")
 
 _Z95 = float(stats.norm.ppf(0.975))
+
+#: How the tests of a fit with Satterthwaite df are described in tables and the report.
+SATTERTHWAITE = "Satterthwaite df (as lmerTest), t and F tests"
+WALD = "Wald z tests (no Satterthwaite df: the fit is singular or did not converge)"
+
+
+class NotIdentifiable(ValueError):
+    """The data cannot identify the model; the message is one sentence saying why."""
 
 
 @dataclass(frozen=True)
@@ -68,6 +86,35 @@ class LmmFit:
     singular: bool
     warnings: tuple[str, ...] = ()
     result: object = field(default=None, repr=False, compare=False)  # statsmodels result
+    small_sample: Satterthwaite | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def df_method(self) -> str:
+        """The tests this fit gives: Satterthwaite t/F or (without them) Wald z."""
+        return SATTERTHWAITE if self.small_sample is not None else WALD
+
+    def t_test(self, L: Sequence[float]) -> TTest:
+        """Test of L β = 0 (L: one weight per fixed effect): Satterthwaite t when available,
+        else a Wald z test (``df`` = inf)."""
+        L = np.asarray(L, dtype=float)
+        if self.small_sample is not None:
+            return self.small_sample.t_test(L)
+        est = float(L @ self.params.to_numpy())
+        se = float(math.sqrt(max(L @ self.cov_params.to_numpy() @ L, 0.0)))
+        z = est / se if se > 0 else float("nan")
+        p = float(2 * stats.norm.sf(abs(z))) if se > 0 else float("nan")
+        return TTest(est, se, float("inf"), z, p, est - _Z95 * se, est + _Z95 * se)
+
+    def f_test(self, L) -> FTest:
+        """Joint test of the rows of L: Satterthwaite F, else Wald χ²/q with df2 = inf."""
+        L = np.atleast_2d(np.asarray(L, dtype=float))
+        if self.small_sample is not None:
+            return self.small_sample.f_test(L)
+        b = L @ self.params.to_numpy()
+        v = L @ self.cov_params.to_numpy() @ L.T
+        q = L.shape[0]
+        F = float(b @ np.linalg.lstsq(v, b, rcond=None)[0]) / q
+        return FTest(F=F, df1=q, df2=float("inf"), p=float(stats.chi2.sf(F * q, q)))
 
     @property
     def reml_criterion(self) -> float:
@@ -104,12 +151,15 @@ class Contrast:
     ``estimate`` = log(GM_a / GM_b) where GM is the model's geometric-mean RT;
     ``ratio`` = exp(estimate); ``ms_diff`` = GM_b × (ratio − 1), the difference in ms at the
     model's geometric-mean RT of b (CI from the ratio CI, so it excludes 0 iff p < .05).
+    ``t`` and ``df``: Satterthwaite t test (``df`` = inf: a Wald z test, see
+    ``LmmFit.df_method``).
     """
     a: str
     b: str
     estimate: float
     se: float
-    z: float
+    df: float
+    t: float
     p: float
     ci_low: float
     ci_high: float
@@ -146,19 +196,15 @@ class ConditionFit:
         return v
 
     def contrast(self, a: str, b: str) -> Contrast:
-        """Condition ``a`` vs ``b``: Wald z test on the log ratio, 95% CIs."""
+        """Condition ``a`` vs ``b``: t test on the log ratio (``LmmFit.t_test``), 95% CIs."""
         beta = self.fit.params.to_numpy()
-        cov = self.fit.cov_params.to_numpy()
         va, vb = self._vector(a), self._vector(b)
-        d = va - vb
-        est = float(d @ beta)
-        se = float(math.sqrt(max(d @ cov @ d, 0.0)))
-        z = est / se if se > 0 else float("nan")
-        p = float(2 * stats.norm.sf(abs(z))) if se > 0 else float("nan")
-        lo, hi = est - _Z95 * se, est + _Z95 * se
+        k = self.fit.t_test(va - vb)
+        est, se, lo, hi = k.estimate, k.se, k.ci_low, k.ci_high
         gm_a, gm_b = float(np.exp(va @ beta)), float(np.exp(vb @ beta))
         ratio, rlo, rhi = math.exp(est), math.exp(lo), math.exp(hi)
-        return Contrast(a=a, b=b, estimate=est, se=se, z=z, p=p, ci_low=lo, ci_high=hi,
+        return Contrast(a=a, b=b, estimate=est, se=se, df=k.df, t=k.t, p=k.p,
+                        ci_low=lo, ci_high=hi,
                         ratio=ratio, ratio_ci_low=rlo, ratio_ci_high=rhi,
                         gm_a_ms=gm_a, gm_b_ms=gm_b, ms_diff=gm_b * (ratio - 1),
                         ms_ci_low=gm_b * (rlo - 1), ms_ci_high=gm_b * (rhi - 1))
@@ -175,16 +221,15 @@ class ConditionFit:
         return out
 
     def condition_means(self) -> pd.DataFrame:
-        """Model geometric-mean RT (ms) per condition with 95% CI (back-transformed)."""
-        beta = self.fit.params.to_numpy()
-        cov = self.fit.cov_params.to_numpy()
+        """Model geometric-mean RT (ms) per condition with 95% CI (back-transformed, t
+        with Satterthwaite df). Columns: condition, log_gm, se, df, gm_ms, ci_low_ms,
+        ci_high_ms."""
         rows = []
         for c in self.conditions:
-            v = self._vector(c)
-            m, se = float(v @ beta), float(math.sqrt(max(v @ cov @ v, 0.0)))
-            rows.append({"condition": c, "log_gm": m, "se": se,
-                         "gm_ms": math.exp(m), "ci_low_ms": math.exp(m - _Z95 * se),
-                         "ci_high_ms": math.exp(m + _Z95 * se)})
+            k = self.fit.t_test(self._vector(c))
+            rows.append({"condition": c, "log_gm": k.estimate, "se": k.se, "df": k.df,
+                         "gm_ms": math.exp(k.estimate), "ci_low_ms": math.exp(k.ci_low),
+                         "ci_high_ms": math.exp(k.ci_high)})
         return pd.DataFrame(rows)
 
 
@@ -240,26 +285,45 @@ def _fit_result(model: MixedLM, reml: bool, free=None, start=None):
 
 
 def _to_fit(res, formula: str, group: str, re_formula: str | None, reml: bool,
-            msgs: tuple[str, ...], fe_names: Sequence[str], re_names: Sequence[str]
-            ) -> LmmFit:
+            msgs: tuple[str, ...], fe_names: Sequence[str], re_names: Sequence[str],
+            diagonal: bool = False) -> LmmFit:
+    """Collect a statsmodels result; a converged, non-singular REML fit gets Satterthwaite
+    df and lme4's fixed-effect covariance (X'V⁻¹X)⁻¹ (``diagonal``: uncorrelated random
+    effects)."""
     k_fe = len(fe_names)
     params = pd.Series(np.asarray(res.fe_params, dtype=float), index=list(fe_names))
-    cov_all = np.asarray(res.cov_params())
-    cov_fe = cov_all[:k_fe, :k_fe]
-    with np.errstate(invalid="ignore"):
-        bse = pd.Series(np.sqrt(np.diag(cov_fe)), index=list(fe_names))
-    ci = pd.DataFrame({"lower": params - _Z95 * bse, "upper": params + _Z95 * bse})
+    cov_fe = np.asarray(res.cov_params())[:k_fe, :k_fe]
     cov_re = pd.DataFrame(np.asarray(res.cov_re, dtype=float),
                           index=list(re_names), columns=list(re_names))
     scale = float(res.scale)
-    converged = bool(res.converged) and bool(np.all(np.isfinite(bse.to_numpy())))
+    with np.errstate(invalid="ignore"):
+        converged = bool(res.converged) and bool(np.all(np.isfinite(np.diag(cov_fe)))) \
+            and bool(np.all(np.diag(cov_fe) >= 0))
     singular = _relative_cholesky_singular(cov_re.to_numpy(), scale)
+    small = None
+    if reml and converged and not singular:
+        m = res.model
+        try:
+            small = satterthwaite(m.endog, m.exog, m.exog_re, m.groups, params.to_numpy(),
+                                  cov_re.to_numpy(), scale, diagonal=diagonal)
+            cov_fe = small.vcov
+        except (ValueError, np.linalg.LinAlgError):
+            small = None
+    with np.errstate(invalid="ignore"):
+        bse = pd.Series(np.sqrt(np.diag(cov_fe)), index=list(fe_names))
+    if small is not None:
+        tests = [small.t_test(np.eye(k_fe)[i]) for i in range(k_fe)]
+        ci = pd.DataFrame({"lower": [t.ci_low for t in tests],
+                           "upper": [t.ci_high for t in tests]}, index=list(fe_names))
+    else:
+        ci = pd.DataFrame({"lower": params - _Z95 * bse, "upper": params + _Z95 * bse})
     return LmmFit(formula=formula, group=group, re_formula=re_formula, reml=reml,
                   params=params, bse=bse, conf_int=ci,
                   cov_params=pd.DataFrame(cov_fe, index=list(fe_names), columns=list(fe_names)),
                   cov_re=cov_re, scale=scale, llf=float(res.llf),
                   n_obs=int(res.model.nobs), n_groups=int(res.model.n_groups),
-                  converged=converged, singular=singular, warnings=msgs, result=res)
+                  converged=converged, singular=singular, warnings=msgs, result=res,
+                  small_sample=small)
 
 
 def fit_lmm(df: pd.DataFrame, formula: str, group: str, re_formula: str | None,
@@ -332,45 +396,94 @@ def fit_condition_lmm(trials: pd.DataFrame, reference: str = "stand", *,
     exog = np.column_stack([np.ones(len(rt))] + [(cond == c).astype(float) for c in others])
     fe_names = ["Intercept"] + [_coef_name(c) for c in others]
     y = np.log(rt)
-    k = exog.shape[1]
     formula = f"np.log(rt_ms) ~ C(condition, Treatment({reference!r}))"
 
-    attempts: list[LmmFit] = []
-    reasons: list[str] = []
+    candidates = []
     for structure in structures:
         if structure == "intercept":
-            exog_re, re_names, free, re_formula = np.ones((len(rt), 1)), ["participant"], None, None
+            candidates.append(REStructure("intercept", np.ones((len(rt), 1)), ("participant",),
+                                          False, "1 | participant"))
         else:
-            exog_re, re_names = exog, ["participant"] + [f"participant:{c}" for c in others]
-            re_formula = "~ C(condition)" if structure == "slopes" else "~ C(condition) (uncorrelated)"
-            free = None
-            if structure == "uncorrelated":
-                free = MixedLMParams.from_components(np.ones(k), np.eye(k))
-        model = MixedLM(y, exog, groups, exog_re=exog_re)
+            candidates.append(REStructure(
+                structure, exog, tuple(["participant"] + [f"participant:{c}" for c in others]),
+                structure == "uncorrelated",
+                "~ C(condition)" + (" (uncorrelated)" if structure == "uncorrelated" else "")))
+    chain = fit_chain(y, exog, groups, fe_names, formula, candidates)
+    return ConditionFit(fit=chain.fit, reference=reference, conditions=conditions,
+                        structure=chain.structure,
+                        fallback=None if chain.structure == structures[0] else chain.structure,
+                        fallback_reason=chain.reason, attempts=chain.attempts)
+
+
+@dataclass(frozen=True)
+class REStructure:
+    """One candidate random-effects structure: its name, Z columns, whether the random
+    effects are uncorrelated (diagonal covariance) and a description (lme4-like)."""
+    name: str
+    exog_re: np.ndarray = field(repr=False)
+    re_names: tuple[str, ...]
+    diagonal: bool
+    description: str
+
+    @property
+    def n_parameters(self) -> int:
+        """Variance-covariance parameters of the random effects."""
+        q = self.exog_re.shape[1]
+        return q if self.diagonal else q * (q + 1) // 2
+
+
+@dataclass(frozen=True)
+class ChainFit:
+    """The first identified fit of a fallback chain, the structure used, and why each
+    earlier candidate was left (None when the first one was used)."""
+    fit: LmmFit
+    structure: str
+    reason: str | None
+    attempts: tuple[LmmFit, ...]
+
+
+def fit_chain(y: np.ndarray, exog: np.ndarray, groups: np.ndarray, fe_names: Sequence[str],
+              formula: str, candidates: Sequence[REStructure]) -> ChainFit:
+    """REML fits of ``candidates`` in order until one converges and is not singular.
+
+    A candidate with more variance parameters than groups is skipped (not identifiable).
+    Raises :class:`NotIdentifiable` (one sentence) with a single group, or when no
+    candidate gives an identified fit."""
+    n_groups = len(np.unique(groups))
+    if n_groups < 2:
+        raise NotIdentifiable("with one participant there is no between-participant variance "
+                              "to estimate, so no mixed model can be fitted")
+    attempts: list[LmmFit] = []
+    reasons: list[str] = []
+    k = exog.shape[1]
+    for cand in candidates:
+        if n_groups < cand.n_parameters:
+            reasons.append(f"{cand.name}: not fitted, {cand.n_parameters} random-effect "
+                           f"parameters but only {n_groups} participants")
+            continue
+        model = MixedLM(y, exog, groups, exog_re=cand.exog_re)
+        q = cand.exog_re.shape[1]
+        free = MixedLMParams.from_components(np.ones(k), np.eye(q)) if cand.diagonal else None
         start = None
-        if structure == "uncorrelated" and attempts and attempts[-1].cov_re.shape[0] == k:
+        if cand.diagonal and attempts and attempts[-1].cov_re.shape[0] == q:
             start = _diagonal_start(attempts[-1], k)
         res, msgs = _fit_result(model, reml=True, free=free, start=start)
-        fit = _to_fit(res, formula, "participant", re_formula, True, msgs, fe_names, re_names)
+        fit = _to_fit(res, formula, "participant", cand.description, True, msgs, fe_names,
+                      cand.re_names, diagonal=cand.diagonal)
         attempts.append(fit)
         if fit.ok:
-            break
+            return ChainFit(fit, cand.name, "; ".join(reasons) or None, tuple(attempts))
         why = [w for w, bad in (("singular", fit.singular),
                                 ("did not converge", not fit.converged)) if bad]
-        reasons.append(f"{structure}: {' and '.join(why)}")
-    chosen = attempts[-1]
-    structure = structures[len(attempts) - 1]
-    return ConditionFit(fit=chosen, reference=reference, conditions=conditions,
-                        structure=structure,
-                        fallback=None if structure == structures[0] else structure,
-                        fallback_reason="; ".join(reasons) or None,
-                        attempts=tuple(attempts))
+        reasons.append(f"{cand.name}: {' and '.join(why)}")
+    raise NotIdentifiable("no random-effects structure gave an identified fit ("
+                          + "; ".join(reasons) + ")")
 
 
 def _diagonal_start(prev: LmmFit, k: int) -> MixedLMParams | None:
     """Start the uncorrelated fit from the diagonal of a previous (relative) covariance."""
     d = np.diag(prev.cov_re.to_numpy()) / prev.scale
-    if not np.all(np.isfinite(d)):
+    if not np.all(np.isfinite(d)) or len(prev.params) != k:
         return None
     return MixedLMParams.from_components(prev.params.to_numpy(),
                                          np.diag(np.maximum(d, 1e-4)))

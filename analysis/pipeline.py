@@ -20,17 +20,52 @@ from .accuracy import accuracy_gee
 from .anova import paired_contrasts, rm_anova_table
 from .cleaning import AnalysisError, Prepared, prepare
 from .codebook import ACCURACY_CODES, VOICE_DEVICE
-from .descriptives import DTE_CONVENTION, descriptives_table, dte_tables, participant_means
+from .descriptives import (DTE_CONVENTION, descriptives_table, dte_tables, participant_means,
+                           participant_summary)
+from .design import DesignError
+from .design_analysis import design_results
+from .design_analysis import wanted as design_wanted
 from .effects import interference_baseline, interference_tables, order_effects
 from .figures import FigureFile
 from .loader import LoadedData, load_trials
-from .models import ConditionFit, adjust_p, fit_condition_lmm
+from .models import ConditionFit, NotIdentifiable, adjust_p, fit_condition_lmm
 from .plan import Plan
-from .tables import Table, write_table
+from .tables import CSV_FLOAT, Table, write_table
 from .timing_qa import timing_qa_sentence, timing_qa_table
 
 #: The backward-vs-forward contrast the study is about (a vs b).
 KEY_CONTRAST = ("backward", "forward")
+#: File stem (in tables/) of the cleaned trial-level data every model was fitted to.
+CLEANED_TRIALS = "cleaned_trials"
+#: Its leading columns; design factors that are other columns follow, then the flags.
+CLEANED_COLUMNS = ("participant", "session", "block", "trial_in_block", "condition",
+                   "congruency", "rt_ms", "correct", "timeout")
+CLEANED_FLAGS = ("rt_ok", "valid", "primary")
+
+
+def cleaned_trials(test: pd.DataFrame, plan: Plan) -> pd.DataFrame:
+    """The test trials of the included participants as every analysis saw them: columns
+    :data:`CLEANED_COLUMNS` (``rt_ms`` in ms, empty on a timeout), the plan's other design
+    factors, then 0/1 flags ``rt_ok`` (correct, no timeout, RT ≥ min), ``valid`` (rt_ok and
+    not trimmed: the RT analyses) and ``primary`` (primary congruency), sorted by
+    participant, session, block and trial."""
+    extra = [f for f in plan.design.factors if f not in CLEANED_COLUMNS and f in test.columns]
+    cols = list(CLEANED_COLUMNS) + extra + list(CLEANED_FLAGS)
+    out = test[cols].copy()
+    for c in CLEANED_FLAGS:
+        out[c] = out[c].astype(int)
+    out["condition"] = out["condition"].astype(str)
+    return out.sort_values(["participant", "session", "block", "trial_in_block"],
+                           kind="stable").reset_index(drop=True)
+
+
+def write_cleaned_trials(test: pd.DataFrame, plan: Plan, path: Path) -> Path:
+    """Write :func:`cleaned_trials` as CSV (full precision, like every table)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(cleaned_trials(test, plan).to_csv(index=False, float_format=CSV_FLOAT,
+                                                      lineterminator="\n", na_rep=""),
+                    encoding="utf-8")
+    return path
 
 
 @dataclass
@@ -76,7 +111,8 @@ def _lmm_tables(fit: ConditionFit, adjust: str) -> tuple[pd.DataFrame, pd.DataFr
             ("why", fit.fallback_reason or "—"),
             ("observations", f.n_obs), ("participants", f.n_groups),
             ("REML criterion", f.reml_criterion), ("converged", f.converged),
-            ("singular", f.singular), ("residual SD (log)", math.sqrt(f.scale))]
+            ("singular", f.singular), ("tests", f.df_method),
+            ("residual SD (log)", math.sqrt(f.scale))]
     sd = f.re_sd
     for name in sd.index:
         info.append((f"random SD {name} (log)", float(sd[name])))
@@ -98,16 +134,16 @@ def _lmm_tables(fit: ConditionFit, adjust: str) -> tuple[pd.DataFrame, pd.DataFr
     for c in fit.conditions:
         if c == fit.reference:
             m = means[means["condition"] == c].iloc[0]
-            se = float(f.bse.iloc[0])
-            fe.append({"term": f"intercept ({c})", "estimate_log": float(f.params.iloc[0]),
-                       "se": se, "z": float(f.params.iloc[0]) / se, "p": np.nan,
+            k0 = f.t_test(np.eye(len(f.params))[0])
+            fe.append({"term": f"intercept ({c})", "estimate_log": k0.estimate,
+                       "se": k0.se, "df": k0.df, "t": k0.t, "p": np.nan,
                        "ratio": np.nan, "ratio_ci_low": np.nan, "ratio_ci_high": np.nan,
                        "value_ms": m["gm_ms"], "ci_low_ms": m["ci_low_ms"],
                        "ci_high_ms": m["ci_high_ms"]})
             continue
         k = fit.contrast(c, fit.reference)
         fe.append({"term": f"{c} vs {fit.reference}", "estimate_log": k.estimate, "se": k.se,
-                   "z": k.z, "p": k.p, "ratio": k.ratio, "ratio_ci_low": k.ratio_ci_low,
+                   "df": k.df, "t": k.t, "p": k.p, "ratio": k.ratio, "ratio_ci_low": k.ratio_ci_low,
                    "ratio_ci_high": k.ratio_ci_high, "value_ms": k.ms_diff,
                    "ci_low_ms": k.ms_ci_low, "ci_high_ms": k.ms_ci_high})
     fe_df = pd.DataFrame(fe)
@@ -128,13 +164,18 @@ def _contrast_frame(fit: ConditionFit, adjust: str) -> pd.DataFrame:
     for a, b in pairs:
         k = fit.contrast(a, b)
         rows.append({"contrast": f"{a} vs {b}", "key": (a, b) == KEY_CONTRAST,
-                     "estimate_log": k.estimate, "se": k.se, "z": k.z, "p": k.p,
+                     "estimate_log": k.estimate, "se": k.se, "df": k.df, "t": k.t, "p": k.p,
                      "ratio": k.ratio, "ratio_ci_low": k.ratio_ci_low,
                      "ratio_ci_high": k.ratio_ci_high, "diff_ms": k.ms_diff,
                      "ci_low_ms": k.ms_ci_low, "ci_high_ms": k.ms_ci_high})
     df = pd.DataFrame(rows)
     df.insert(df.columns.get_loc("p") + 1, "p_adj", adjust_p(df["p"].to_numpy(), adjust))
     return df
+
+
+def not_fitted_sentence(model: str, reason: str) -> str:
+    """One sentence: which model was not fitted and why."""
+    return f"{model} was not fitted: {reason}."
 
 
 def _fmt_p(p: float) -> str:
@@ -169,7 +210,7 @@ def run(data_dir: Path, out_dir: Path, plan: Plan, skip_bad: bool = False,
     rt_label = f"Mean RT, correct {pc} trials (ms)"
 
     steps = ["descriptives", "primary model", "untrimmed model", "rm-ANOVA", "accuracy",
-             "interference", "dual-task effect", "order effects", "figures"]
+             "interference", "dual-task effect", "order effects", "design", "figures"]
     bar = tqdm(steps, desc="analysis", unit="step", leave=False,
                disable=None if progress is None else not progress)
     for step in bar:
@@ -216,7 +257,18 @@ def run(data_dir: Path, out_dir: Path, plan: Plan, skip_bad: bool = False,
                 res.sentences["primary"] = ("Only one condition is in the data, so there is "
                                             "no condition model.")
                 continue
-            fit = fit_condition_lmm(valid, reference=ref)
+            try:
+                fit = fit_condition_lmm(valid, reference=ref)
+            except NotIdentifiable as e:
+                res.sentences["primary"] = not_fitted_sentence(
+                    "The mixed model log(rt_ms) ~ condition", str(e))
+                tables.append(Table(
+                    "participant_summary", "Per-participant summary (no model fitted)",
+                    f"Per participant and condition, correct {pc} trials: trials, valid "
+                    f"trials, mean, median and SD of the valid RTs (ms), accuracy and "
+                    f"timeouts.", participant_summary(primary_test, conds),
+                    in_report=len(primary_test["participant"].unique()) <= 20))
+                continue
             res.primary = fit
             info, fe, means, pw = _lmm_tables(fit, plan.contrasts.adjust)
             tables += [
@@ -229,25 +281,33 @@ def run(data_dir: Path, out_dir: Path, plan: Plan, skip_bad: bool = False,
                       f"of {ref}).", fe,
                       note="value_ms: for the intercept the geometric-mean RT of the "
                            "reference; for a condition its difference from the reference at "
-                           "that RT (CI from the ratio CI). Wald z tests."),
+                           f"that RT (CI from the ratio CI). Tests: {fit.fit.df_method}."),
                 Table("lmm_condition_means", "Primary model: condition means",
                       "Model-estimated geometric-mean RT per condition with 95% CI.", means),
                 Table("lmm_contrasts", "Primary model: pairwise contrasts",
                       f"Every pair of conditions, {plan.contrasts.adjust}-adjusted over all "
-                      f"pairs; key = the backward-vs-forward contrast.", pw),
+                      f"pairs; key = the backward-vs-forward contrast.", pw,
+                      note=f"Tests: {fit.fit.df_method}."),
             ]
             res.sentences["primary"] = (
                 f"Random-effects structure used: {fit.structure}"
                 + (f" (fallback; {fit.fallback_reason})." if fit.fallback else
                    " (the pre-registered structure).")
                 + " Fallback order: intercept + correlated condition slopes → uncorrelated "
-                  "slopes → random intercept only, taking the first fit that converges and "
-                  "is not singular.")
+                  "slopes → random intercept only, skipping a structure with more "
+                  "random-effect parameters than participants and taking the first fit that "
+                  "converges and is not singular. "
+                + f"Tests: {fit.fit.df_method}.")
         elif step == "untrimmed model":
             if res.primary is None:
                 continue
             unt = primary_test[primary_test["rt_ok"]]
-            ufit = fit_condition_lmm(unt, reference=ref)
+            try:
+                ufit = fit_condition_lmm(unt, reference=ref)
+            except NotIdentifiable as e:
+                res.sentences["sensitivity"] = not_fitted_sentence(
+                    "The untrimmed mixed model", str(e))
+                continue
             res.untrimmed = ufit
             a = _contrast_frame(res.primary, plan.contrasts.adjust)
             b = _contrast_frame(ufit, plan.contrasts.adjust)
@@ -266,18 +326,29 @@ def run(data_dir: Path, out_dir: Path, plan: Plan, skip_bad: bool = False,
                 note=f"Untrimmed model structure: {ufit.structure}."))
         elif step == "rm-ANOVA":
             wide = participant_means(valid).reindex(columns=list(conds)).dropna()
-            if len(conds) < 2 or len(wide) < 3:
-                res.sentences["anova"] = "Too few conditions or participants for an rm-ANOVA."
+            if len(conds) < 2 or len(wide) < 2:
+                res.sentences["anova"] = not_fitted_sentence(
+                    "The rm-ANOVA", "it needs two conditions and at least two participants "
+                    f"with a mean in each; these data have {len(conds)} condition(s) and "
+                    f"{len(wide)} such participant(s)")
                 continue
             tables.append(Table("rm_anova", "Repeated-measures ANOVA on participant means",
                                 "One-way rm-ANOVA of participant mean RT over conditions with "
-                                "Mauchly's sphericity test, Greenhouse–Geisser correction and "
-                                "partial eta².", rm_anova_table(wide)))
+                                "Mauchly's sphericity test, Greenhouse–Geisser and Huynh–Feldt "
+                                "corrections, partial and generalised eta².",
+                                rm_anova_table(wide)))
             tables.append(Table("paired_contrasts", "Paired contrasts on participant means",
                                 f"Mean RT difference a − b (ms) with 95% CI, paired t test, "
                                 f"{plan.contrasts.adjust}-adjusted p and Cohen's dz.",
                                 paired_contrasts(wide, pairs, plan.contrasts.adjust)))
         elif step == "accuracy":
+            n_people = primary_test["participant"].nunique()
+            if n_people < 2:
+                res.sentences["accuracy"] = not_fitted_sentence(
+                    "The accuracy model (GEE)", "its robust standard errors need at least two "
+                    "participants and these data have one; the descriptives give accuracy per "
+                    "condition")
+                continue
             acc, omni = accuracy_gee(primary_test, conds, ref)
             tables.append(Table("accuracy_model", "Accuracy: GEE logistic model",
                                 f"Odds of a correct response on {pc} trials in each condition "
@@ -335,12 +406,22 @@ def run(data_dir: Path, out_dir: Path, plan: Plan, skip_bad: bool = False,
             tables.append(Table("rt_by_position", "Mean RT by condition and position",
                                 "Mean of participant means (ms) for each condition by the "
                                 "position at which it was run in the session.", by_pos))
+        elif step == "design":
+            if design_wanted(plan):
+                try:
+                    dres = design_results(test, plan, conds)
+                except DesignError as e:
+                    raise AnalysisError(str(e)) from None
+                tables += dres.tables
+                res.sentences["design"] = " ".join(dres.sentences)
         elif step == "figures":
             _figures(res, primary_test, valid, test, rt_label)
     bar.close()
-    _clean_outputs(out_dir, {t.name for t in tables}, {f.name for f in res.figures})
+    _clean_outputs(out_dir, {t.name for t in tables} | {CLEANED_TRIALS},
+                   {f.name for f in res.figures})
     for t in tables:
         write_table(t, out_dir / "tables")
+    write_cleaned_trials(test, plan, out_dir / "tables" / f"{CLEANED_TRIALS}.csv")
     write_report(res, command=command)
     return res
 

@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from .codebook import CODER_ID_PATTERN, CONDITIONS, CONGRUENCY
+from .design import DesignError, DesignPlan, NamedContrast, design_plan_from_table, \
+    named_contrasts_from_list
 
 DEFAULT_PLAN_PATH = Path(__file__).with_name("plan.toml")
 TRIM_METHODS = ("none", "fixed", "sd", "mad")
@@ -53,6 +55,7 @@ class ParticipantsPlan:
 @dataclass(frozen=True)
 class ContrastsPlan:
     adjust: str = "holm"
+    named: tuple[NamedContrast, ...] = ()   # [[contrasts.named]] (analysis.design)
 
 
 @dataclass(frozen=True)
@@ -75,6 +78,7 @@ class Plan:
     contrasts: ContrastsPlan = ContrastsPlan()
     voice: VoicePlan = VoicePlan()
     report: ReportPlan = ReportPlan()
+    design: DesignPlan = DesignPlan()
     source: str = ""      # the TOML text the plan was read from (for the report)
     path: str = ""        # where it was read from
 
@@ -86,7 +90,7 @@ class Plan:
 
 _TABLES = {"conditions": ConditionsPlan, "trials": TrialsPlan, "trimming": TrimmingPlan,
            "participants": ParticipantsPlan, "contrasts": ContrastsPlan, "voice": VoicePlan,
-           "report": ReportPlan}
+           "report": ReportPlan, "design": DesignPlan}
 
 
 def _type_name(v: Any) -> str:
@@ -172,7 +176,17 @@ def _validated(name: str, cls: type, t: dict) -> Any:
             min_valid_trials=int(_number("participants.min_valid_trials",
                                          get("min_valid_trials"), 1, None, integer=True)))
     if cls is ContrastsPlan:
-        return ContrastsPlan(adjust=_choice("contrasts.adjust", get("adjust"), ADJUST_METHODS))
+        try:
+            named = named_contrasts_from_list(t.get("named", []))
+        except DesignError as e:
+            raise PlanError(str(e)) from None
+        return ContrastsPlan(adjust=_choice("contrasts.adjust", get("adjust"), ADJUST_METHODS),
+                             named=named)
+    if cls is DesignPlan:
+        try:
+            return design_plan_from_table(t)
+        except DesignError as e:
+            raise PlanError(str(e)) from None
     if cls is VoicePlan:
         coder = get("coder")
         if not isinstance(coder, str) or (coder and not re.fullmatch(CODER_ID_PATTERN, coder)):

@@ -28,8 +28,9 @@ PACKAGES = ("stroop-walk", "numpy", "pandas", "scipy", "statsmodels", "pingouin"
 SECTIONS = [  # (heading, tables, figures, sentence key)
     ("1. Descriptives", ["descriptives"], ["rt_by_condition", "rt_distributions"], None),
     ("2. Primary model: log-RT linear mixed model",
-     ["lmm_model", "lmm_fixed_effects", "lmm_condition_means", "lmm_contrasts"], [], "primary"),
-    ("Sensitivity analysis: untrimmed RTs", ["sensitivity_untrimmed"], [], None),
+     ["lmm_model", "lmm_fixed_effects", "lmm_condition_means", "lmm_contrasts",
+      "participant_summary"], [], "primary"),
+    ("Sensitivity analysis: untrimmed RTs", ["sensitivity_untrimmed"], [], "sensitivity"),
     ("3. Repeated-measures ANOVA", ["rm_anova", "paired_contrasts"], [], "anova"),
     ("4. Accuracy", ["accuracy_model"], ["accuracy_by_condition"], "accuracy"),
     ("5. Interference and congruency × condition",
@@ -39,7 +40,12 @@ SECTIONS = [  # (heading, tables, figures, sentence key)
      None),
     ("7. Condition-order and block effects", ["order_effects", "rt_by_position"], [], None),
     ("8. Timing quality", ["timing_qa"], [], "timing_qa"),
+    ("9. The declared design: factorial analysis",
+     ["design_anova", "design_contrasts", "design_lmm_model", "design_lmm_anova",
+      "design_lmm_contrasts", "design_lmm_cell_means"], [], "design"),
 ]
+#: Sections shown only when the plan asks for them (no "not applicable" placeholder).
+OPTIONAL_SECTIONS = {"design"}
 
 
 def package_versions() -> list[tuple[str, str]]:
@@ -120,8 +126,12 @@ def _summary(res: "Results") -> str:
             f"Primary contrast ({row['contrast']}, log-RT LMM): RT ratio {row['ratio']:.3f} "
             f"(95% CI {row['ratio_ci_low']:.3f} to {row['ratio_ci_high']:.3f}), "
             f"{row['diff_ms']:+.1f} ms ({row['ci_low_ms']:+.1f} to {row['ci_high_ms']:+.1f}), "
+            f"t({row['df']:.1f}) = {row['t']:.2f}, "
             f"p {_p(row['p'])} ({res.plan.contrasts.adjust}-adjusted over all pairs: "
             f"p {_p(row['p_adj'])}).")
+    elif "primary" in res.sentences:
+        lines.append(res.sentences["primary"] + " See the descriptives and the "
+                     "per-participant summary.")
     return " ".join(lines)
 
 
@@ -182,6 +192,9 @@ def build_markdown(res: "Results", command: str = "") -> str:
         out += ["Notes on the input files:", ""] + [f"- {n}" for n in res.loaded.notes] + [""]
 
     for heading, tables, figures, key in SECTIONS:
+        if key in OPTIONAL_SECTIONS and key not in res.sentences \
+                and not any(t in names for t in tables):
+            continue
         out += [f"## {heading}", ""]
         n_before = len(out)
         if key and key in res.sentences:

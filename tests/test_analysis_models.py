@@ -82,7 +82,7 @@ def test_contrast_arithmetic(slopes_fit):
     assert len(pw) == 3 and (pw["p_adj"] >= pw["p"] - 1e-15).all()
     assert np.allclose(pw["p_adj"], adjust_p(pw["p"], "holm"))
     wt = wald_test(fit.fit, ["condition[forward]"])
-    assert wt["chi2"] == pytest.approx(vs_ref.z ** 2) and wt["df"] == 1
+    assert wt["chi2"] == pytest.approx(vs_ref.t ** 2) and wt["df"] == 1
     means = fit.condition_means()
     assert list(means["condition"]) == list(CONDITIONS)
     assert (means["ci_low_ms"] < means["gm_ms"]).all()

@@ -1,0 +1,220 @@
+"""Small-sample tests for linear mixed models: Satterthwaite degrees of freedom, as lmerTest.
+
+A fitted statsmodels ``MixedLM`` (one grouping factor) is re-expressed in lme4's terms:
+variance parameters φ = (θ, log σ), where θ holds the free elements of the lower-triangular
+relative Cholesky factor Λ (G = σ² ΛΛ'; all lower-triangle elements for an unstructured
+covariance, the diagonal for uncorrelated random effects). From per-group sufficient
+statistics (X'X, X'Z, Z'Z, X'y, Z'y, y'y) this module evaluates
+
+* the REML deviance −2 ℓ_R(φ) (lme4's "REML criterion"), and
+* the covariance of the fixed effects, V(φ) = (X'V_y⁻¹X)⁻¹,
+
+and differentiates them numerically (``scipy.differentiate``): the asymptotic covariance of
+φ̂ is A = 2 H⁻¹ (H the Hessian of the deviance), and for a contrast L the Satterthwaite df is
+ν = 2 (L V L')² / (g' A g) with g = ∂(L V L')/∂φ (Kuznetsova, Brockhoff & Christensen 2017).
+Multi-df hypotheses use lmerTest's ``contestMD`` construction (eigen-decomposition of
+L V L', one ν per eigenvector, combined as 2E/(E − q)). The df are invariant to the
+parametrisation of φ at an interior optimum, so (θ, log σ) gives lmerTest's numbers; fits on
+the boundary (singular) have no valid Satterthwaite df and are not accepted here.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import differentiate, stats
+
+
+@dataclass(frozen=True)
+class GroupStats:
+    """Per-group cross-products, stacked over m groups: xx (m,p,p), xz (m,p,q), zz (m,q,q),
+    xy (m,p), zy (m,q), yy (m,), n (m,)."""
+    xx: np.ndarray
+    xz: np.ndarray
+    zz: np.ndarray
+    xy: np.ndarray
+    zy: np.ndarray
+    yy: np.ndarray
+    n: np.ndarray
+
+
+@dataclass(frozen=True)
+class TTest:
+    """A 1-df test of L β = 0: estimate, SE, Satterthwaite df, t, two-sided p, 95% CI."""
+    estimate: float
+    se: float
+    df: float
+    t: float
+    p: float
+    ci_low: float
+    ci_high: float
+
+
+@dataclass(frozen=True)
+class FTest:
+    """A q-df test of L β = 0: F, numerator df (q), Satterthwaite denominator df, p."""
+    F: float
+    df1: int
+    df2: float
+    p: float
+
+
+def group_stats(y: np.ndarray, X: np.ndarray, Z: np.ndarray, groups: np.ndarray) -> GroupStats:
+    """Sufficient statistics of each group (rows with equal ``groups`` label). ``y`` is
+    centred first: the intercept absorbs its mean, and the REML deviance then loses no
+    precision to cancellation (its numerical derivatives need that)."""
+    y = y - y.mean()
+    labels, inverse = np.unique(groups, return_inverse=True)
+    m = len(labels)
+    p, q = X.shape[1], Z.shape[1]
+    out = {k: np.zeros(s) for k, s in (("xx", (m, p, p)), ("xz", (m, p, q)),
+                                       ("zz", (m, q, q)), ("xy", (m, p)), ("zy", (m, q)),
+                                       ("yy", (m,)))}
+    for g in range(m):
+        rows = inverse == g
+        x, z, yy = X[rows], Z[rows], y[rows]
+        out["xx"][g], out["xz"][g], out["zz"][g] = x.T @ x, x.T @ z, z.T @ z
+        out["xy"][g], out["zy"][g], out["yy"][g] = x.T @ yy, z.T @ yy, yy @ yy
+    return GroupStats(n=np.bincount(inverse, minlength=m).astype(float), **out)
+
+
+class VarianceModel:
+    """REML deviance and fixed-effect covariance as functions of φ = (θ, log σ)."""
+
+    def __init__(self, stats_: GroupStats, diagonal: bool):
+        self.s = stats_
+        self.q = stats_.zz.shape[1]
+        self.p = stats_.xx.shape[1]
+        self.diagonal = diagonal
+        self.tril = (np.diag_indices(self.q) if diagonal else np.tril_indices(self.q))
+        self.n_obs = float(stats_.n.sum())
+
+    def phi(self, cov_re: np.ndarray, scale: float) -> np.ndarray:
+        """φ of a fit: cov_re (random-effects covariance, response units²), scale (σ²)."""
+        rel = np.asarray(cov_re, dtype=float) / scale
+        lam = np.diag(np.sqrt(np.diag(rel))) if self.diagonal else np.linalg.cholesky(rel)
+        return np.append(lam[self.tril], 0.5 * math.log(scale))
+
+    def _parts(self, phi: np.ndarray):
+        lam = np.zeros((self.q, self.q))
+        lam[self.tril] = phi[:-1]
+        s2 = math.exp(2 * phi[-1])
+        s = self.s
+        zl = s.zz @ lam                                             # (m,q,q) Z'Z Λ
+        M = np.eye(self.q) + lam.T @ zl                              # I + Λ'Z'ZΛ
+        xzl = s.xz @ lam                                             # (m,p,q)
+        zly = (s.zy @ lam)                                           # (m,q) Λ'Z'y
+        Minv_xzl = np.linalg.solve(M, np.swapaxes(xzl, 1, 2))        # (m,q,p)
+        Minv_zly = np.linalg.solve(M, zly[..., None])[..., 0]        # (m,q)
+        xvx = (s.xx - xzl @ Minv_xzl).sum(0) / s2
+        xvy = (s.xy - (xzl @ Minv_zly[..., None])[..., 0]).sum(0) / s2
+        yvy = (s.yy - np.einsum("mq,mq->m", zly, Minv_zly)).sum() / s2
+        logdet_v = float(self.n_obs * math.log(s2) + np.linalg.slogdet(M)[1].sum())
+        return xvx, xvy, yvy, logdet_v
+
+    def deviance(self, phi: np.ndarray) -> float:
+        """REML deviance −2 ℓ_R (lme4's REML criterion) at φ (y as in the statistics)."""
+        xvx, xvy, yvy, logdet_v = self._parts(phi)
+        beta = np.linalg.solve(xvx, xvy)
+        rss = yvy - beta @ xvy
+        return float(logdet_v + np.linalg.slogdet(xvx)[1] + rss
+                     + (self.n_obs - self.p) * math.log(2 * math.pi))
+
+    def vcov(self, phi: np.ndarray) -> np.ndarray:
+        """Covariance of the GLS fixed effects at φ, (X'V⁻¹X)⁻¹ (p × p)."""
+        return np.linalg.inv(self._parts(phi)[0])
+
+
+def _vectorised(fun, n_out: int | None):
+    """Wrap f(φ) → scalar/array for scipy.differentiate, which passes φ with extra axes."""
+    def f(x):
+        flat = x.reshape(x.shape[0], -1)
+        vals = [np.ravel(fun(flat[:, j])) for j in range(flat.shape[1])]
+        out = np.stack(vals, axis=-1)                       # (n_out, batch)
+        shape = x.shape[1:]
+        return out.reshape((n_out,) + shape) if n_out else out[0].reshape(shape)
+    return f
+
+
+@dataclass(frozen=True)
+class Satterthwaite:
+    """What the df need at the estimate φ̂: V (p×p), ∂V/∂φ (p,p,k), A = cov(φ̂) (k×k)."""
+    beta: np.ndarray
+    vcov: np.ndarray
+    jacobian: np.ndarray
+    cov_phi: np.ndarray
+    deviance: float
+
+    def _df(self, L: np.ndarray) -> float:
+        g = np.einsum("i,ijk,j->k", L, self.jacobian, L)
+        denom = float(g @ self.cov_phi @ g)
+        v = float(L @ self.vcov @ L)
+        return 2 * v * v / denom if denom > 0 else float("inf")
+
+    def t_test(self, L, level: float = 0.95) -> TTest:
+        """Test L β = 0 for one contrast vector L (length p)."""
+        L = np.asarray(L, dtype=float)
+        est = float(L @ self.beta)
+        se = math.sqrt(max(float(L @ self.vcov @ L), 0.0))
+        df = self._df(L)
+        t = est / se if se > 0 else float("nan")
+        p = float(2 * stats.t.sf(abs(t), df)) if se > 0 else float("nan")
+        h = float(stats.t.ppf(0.5 + level / 2, df)) * se
+        return TTest(est, se, df, t, p, est - h, est + h)
+
+    def f_test(self, L) -> FTest:
+        """Joint test of the rows of L (q × p), lmerTest's ``contestMD``."""
+        L = np.atleast_2d(np.asarray(L, dtype=float))
+        vl = L @ self.vcov @ L.T
+        d, P = np.linalg.eigh(vl)
+        keep = d > max(d.max(), 0) * 1e-8
+        d, P = d[keep], P[:, keep]
+        q = int(keep.sum())
+        rows = P.T @ L
+        t2 = (rows @ self.beta) ** 2 / d
+        F = float(t2.sum() / q)
+        nu = np.array([self._df(r) for r in rows])
+        if q == 1 or np.all(np.abs(nu - nu[0]) < 1e-8):
+            df2 = float(nu[0])
+        elif not np.all(np.isfinite(nu)):
+            df2 = float("inf")
+        elif np.any(nu <= 2):
+            df2 = 2.0
+        else:
+            E = float(np.sum(nu / (nu - 2)))
+            df2 = 2 * E / (E - q)
+        return FTest(F=F, df1=q, df2=df2, p=float(stats.f.sf(F, q, df2)))
+
+
+def satterthwaite(y: np.ndarray, X: np.ndarray, Z: np.ndarray, groups: np.ndarray,
+                  beta: np.ndarray, cov_re: np.ndarray, scale: float, diagonal: bool = False
+                  ) -> Satterthwaite:
+    """Satterthwaite machinery at a REML estimate (``beta`` the fixed effects, ``cov_re`` in
+    response units², ``scale`` = residual variance σ²). ``diagonal``: the random effects
+    were fitted uncorrelated. Raises ValueError for a singular (boundary) covariance."""
+    model = VarianceModel(group_stats(np.asarray(y, float), np.asarray(X, float),
+                                      np.asarray(Z, float), np.asarray(groups)), diagonal)
+    phi = model.phi(cov_re, scale)
+    if model.q and np.min(np.abs(np.diag(_lam(model, phi)))) < 1e-4:
+        raise ValueError("singular random-effects covariance: Satterthwaite df need an "
+                         "interior estimate")
+    k = len(phi)
+    # Richardson extrapolation from a coarse first step: smaller first steps end in steps
+    # where rounding noise of the deviance dominates its second differences.
+    hess = differentiate.hessian(_vectorised(model.deviance, None), phi,
+                                 initial_step=0.1).ddf
+    jac = differentiate.jacobian(_vectorised(lambda f: model.vcov(f).ravel(),
+                                             model.p * model.p), phi,
+                                 initial_step=0.1).df
+    jac = np.asarray(jac).reshape(model.p, model.p, k)
+    vcov = model.vcov(phi)
+    cov_phi = 2 * np.linalg.pinv(np.asarray(hess))
+    return Satterthwaite(beta=np.asarray(beta, dtype=float), vcov=vcov, jacobian=jac, cov_phi=cov_phi,
+                         deviance=model.deviance(phi))
+
+
+def _lam(model: VarianceModel, phi: np.ndarray) -> np.ndarray:
+    lam = np.zeros((model.q, model.q))
+    lam[model.tril] = phi[:-1]
+    return lam
