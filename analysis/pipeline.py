@@ -300,6 +300,9 @@ def run(data_dir: Path, out_dir: Path, plan: Plan, skip_bad: bool = False,
                 + f"Tests: {fit.fit.df_method}.")
         elif step == "untrimmed model":
             if res.primary is None:
+                if "primary" in res.sentences and len(conds) >= 2:
+                    res.sentences["sensitivity"] = ("No untrimmed model either: the primary "
+                                                    "model was not fitted (section 2).")
                 continue
             unt = primary_test[primary_test["rt_ok"]]
             try:

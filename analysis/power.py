@@ -80,7 +80,8 @@ OKABE_ITO = ("#000000", "#E69F00", "#56B4E9", "#009E73", "#0072B2", "#D55E00", "
              "#F0E442")
 MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
 REP_COLUMNS = ("participants", "effect_ms", "rep", "n_included", "n_valid_trials",
-               "estimate_log", "se_log", "ms_diff", "p", "significant", "structure", "error")
+               "estimate_log", "se_log", "df", "ms_diff", "p", "significant", "structure",
+               "error")
 
 
 class PowerError(ValueError):
@@ -157,7 +158,8 @@ def one_replication(scenario: Scenario, cell: Cell, rep: int) -> dict:
                              scenario.seed, rep, scenario.window_s)
     row = {"participants": cell.participants, "effect_ms": cell.effect_ms, "rep": rep,
            "n_included": 0, "n_valid_trials": 0, "estimate_log": math.nan, "se_log": math.nan,
-           "ms_diff": math.nan, "p": math.nan, "significant": 0, "structure": "", "error": ""}
+           "df": math.nan, "ms_diff": math.nan, "p": math.nan, "significant": 0,
+           "structure": "", "error": ""}
     try:
         valid = valid_trials(trials, scenario.plan)
         row["n_valid_trials"] = len(valid)
@@ -167,7 +169,7 @@ def one_replication(scenario: Scenario, cell: Cell, rep: int) -> dict:
     except (ValueError, np.linalg.LinAlgError, KeyError) as exc:  # counted, not significant
         row["error"] = f"{type(exc).__name__}: {exc}".splitlines()[0][:200]
         return row
-    row.update(estimate_log=c.estimate, se_log=c.se, ms_diff=c.ms_diff, p=c.p,
+    row.update(estimate_log=c.estimate, se_log=c.se, df=c.df, ms_diff=c.ms_diff, p=c.p,
                significant=int(bool(c.p < scenario.alpha)), structure=fit.structure)
     return row
 

@@ -23,7 +23,7 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import differentiate, stats
+from scipy import differentiate, optimize, stats
 
 
 @dataclass(frozen=True)
@@ -121,6 +121,43 @@ class VarianceModel:
         return float(logdet_v + np.linalg.slogdet(xvx)[1] + rss
                      + (self.n_obs - self.p) * math.log(2 * math.pi))
 
+    def beta_centred(self, phi: np.ndarray) -> np.ndarray:
+        """GLS fixed effects at φ for the centred response (add mean(y) to the intercept)."""
+        xvx, xvy, _, _ = self._parts(phi)
+        return np.linalg.solve(xvx, xvy)
+
+    def covariance(self, phi: np.ndarray) -> tuple[np.ndarray, float]:
+        """(random-effects covariance σ²ΛΛ', residual variance σ²) at φ."""
+        lam = np.zeros((self.q, self.q))
+        lam[self.tril] = phi[:-1]
+        s2 = math.exp(2 * phi[-1])
+        return s2 * lam @ lam.T, s2
+
+    def profiled_deviance(self, theta: np.ndarray) -> float:
+        """REML deviance at θ with σ² profiled out (what lme4 minimises)."""
+        xvx, xvy, yvy, logdet_v = self._parts(np.append(theta, 0.0))
+        rss = yvy - np.linalg.solve(xvx, xvy) @ xvy
+        dof = self.n_obs - self.p
+        return float(logdet_v + np.linalg.slogdet(xvx)[1]
+                     + dof * (1 + math.log(2 * math.pi * max(rss, 1e-300) / dof)))
+
+    def fit(self, theta0: np.ndarray | None = None) -> tuple[np.ndarray, bool]:
+        """REML estimate φ̂ = (θ̂, log σ̂) and whether the optimiser converged: the profiled
+        deviance minimised by L-BFGS-B over θ with the diagonal of Λ ≥ 0 (lme4's bounds),
+        from θ0 (default lme4's start, Λ = I)."""
+        rows, cols = self.tril
+        diag = rows == cols
+        start = diag.astype(float) if theta0 is None else np.abs(theta0) * diag \
+            + np.asarray(theta0) * ~diag
+        bounds = [(0.0, None) if d else (None, None) for d in diag]
+        res = optimize.minimize(self.profiled_deviance, start, method="L-BFGS-B",
+                                bounds=bounds,
+                                options={"ftol": 1e-14, "gtol": 1e-8, "maxiter": 5000})
+        theta = res.x
+        xvx, xvy, yvy, _ = self._parts(np.append(theta, 0.0))
+        s2 = (yvy - np.linalg.solve(xvx, xvy) @ xvy) / (self.n_obs - self.p)
+        return np.append(theta, 0.5 * math.log(s2)), bool(res.success)
+
     def vcov(self, phi: np.ndarray) -> np.ndarray:
         """Covariance of the GLS fixed effects at φ, (X'V⁻¹X)⁻¹ (p × p)."""
         return np.linalg.inv(self._parts(phi)[0])
@@ -195,23 +232,28 @@ def satterthwaite(y: np.ndarray, X: np.ndarray, Z: np.ndarray, groups: np.ndarra
     were fitted uncorrelated. Raises ValueError for a singular (boundary) covariance."""
     model = VarianceModel(group_stats(np.asarray(y, float), np.asarray(X, float),
                                       np.asarray(Z, float), np.asarray(groups)), diagonal)
-    phi = model.phi(cov_re, scale)
+    return satterthwaite_at(model, model.phi(cov_re, scale), beta)
+
+
+def satterthwaite_at(model: VarianceModel, phi: np.ndarray, beta: np.ndarray) -> Satterthwaite:
+    """Satterthwaite machinery of ``model`` at its REML estimate ``phi`` (fixed effects
+    ``beta``). Raises ValueError for a singular (boundary) covariance."""
     if model.q and np.min(np.abs(np.diag(_lam(model, phi)))) < 1e-4:
         raise ValueError("singular random-effects covariance: Satterthwaite df need an "
                          "interior estimate")
     k = len(phi)
     # Richardson extrapolation from a coarse first step: smaller first steps end in steps
     # where rounding noise of the deviance dominates its second differences.
-    hess = differentiate.hessian(_vectorised(model.deviance, None), phi,
-                                 initial_step=0.1).ddf
+    # rtol 1e-6 with at most 4 refinements: df agree with lmerTest to ~1e-4 relative
+    # (measured) at a quarter of the default cost.
+    opts = {"initial_step": 0.1, "tolerances": {"rtol": 1e-6}, "maxiter": 4}
+    hess = differentiate.hessian(_vectorised(model.deviance, None), phi, **opts).ddf
     jac = differentiate.jacobian(_vectorised(lambda f: model.vcov(f).ravel(),
-                                             model.p * model.p), phi,
-                                 initial_step=0.1).df
+                                             model.p * model.p), phi, **opts).df
     jac = np.asarray(jac).reshape(model.p, model.p, k)
-    vcov = model.vcov(phi)
     cov_phi = 2 * np.linalg.pinv(np.asarray(hess))
-    return Satterthwaite(beta=np.asarray(beta, dtype=float), vcov=vcov, jacobian=jac, cov_phi=cov_phi,
-                         deviance=model.deviance(phi))
+    return Satterthwaite(beta=np.asarray(beta, dtype=float), vcov=model.vcov(phi),
+                         jacobian=jac, cov_phi=cov_phi, deviance=model.deviance(phi))
 
 
 def _lam(model: VarianceModel, phi: np.ndarray) -> np.ndarray:
