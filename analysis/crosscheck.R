@@ -75,13 +75,18 @@ if (length(spec$contrasts)) {
 }
 
 ## Mixed models with numeric columns, so that `||` splits every column as statsmodels does --
-lmm <- function(y, X, participant, structure) {
+# re_cols: for "pruned", the random-effect columns kept (0 = intercept, j = column j of X)
+lmm <- function(y, X, participant, structure, re_cols = NULL) {
   dl <- data.frame(y = y, participant = participant, X)
   xs <- paste(colnames(X), collapse = " + ")
+  kept <- unlist(re_cols)
   re <- switch(structure,
                slopes = paste0("(1 + ", xs, " | participant)"),
                uncorrelated = paste0("(1 + ", xs, " || participant)"),
-               intercept = "(1 | participant)")
+               intercept = "(1 | participant)",
+               pruned = paste0("(", if (0 %in% kept) "1" else "0",
+                               paste0(" + ", colnames(X)[kept[kept > 0]], collapse = ""),
+                               " || participant)"))
   suppressMessages(suppressWarnings(
     lmer(as.formula(paste("y ~", xs, "+", re)), dl, REML = TRUE, control = ctrl)))
 }
@@ -130,7 +135,7 @@ if (!is.null(spec$design_structure)) {
   names_fe <- colnames(mm)
   colnames(X) <- paste0("x", seq_len(ncol(X)))
   y <- log(dd$rt_ms)
-  m <- lmm(y, X, dd$participant, spec$design_structure)
+  m <- lmm(y, X, dd$participant, spec$design_structure, spec$design_re_columns)
   add("design LMM", "random effects", "R's fallback choice (1 slopes, 2 uncorrelated, 3 intercept)",
       match(r_choice(y, X, dd$participant), c("slopes", "uncorrelated", "intercept")))
   add("design LMM", "REML criterion", "value", REMLcrit(m))
@@ -165,7 +170,7 @@ if (!is.null(p)) {
   X <- matrix(X, ncol = length(conds) - 1)
   colnames(X) <- paste0("x", seq_len(ncol(X)))
   y <- log(pv$rt_ms)
-  m <- lmm(y, X, pv$participant, p$structure)
+  m <- lmm(y, X, pv$participant, p$structure, p$re_columns)
   add("primary LMM", "random effects", "R's fallback choice (1 slopes, 2 uncorrelated, 3 intercept)",
       match(r_choice(y, X, pv$participant), c("slopes", "uncorrelated", "intercept")))
   add("primary LMM", "REML criterion", "value", REMLcrit(m))

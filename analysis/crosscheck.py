@@ -136,6 +136,8 @@ def ours(trials: pd.DataFrame, plan) -> tuple[pd.DataFrame, dict]:
     else:
         f = fit.chain.fit
         spec["design_structure"] = fit.chain.structure
+        spec["design_re_columns"] = [list(fit.coding.names).index(n.split(":", 1)[1])
+                                     for n in f.cov_re.index]
         rows.append(("design LMM", "random effects", "structure " + fit.chain.structure,
                      math.nan))
         rows.append(("design LMM", "REML criterion", "value", f.reml_criterion))
@@ -178,7 +180,9 @@ def _primary_rows(t, plan, conds, spec, cousineau_morey, participant_means, fit_
         return [("primary LMM", "not fitted", str(e), math.nan)]
     f = fit.fit
     pairs = [KEY_CONTRAST if set(p) == set(KEY_CONTRAST) else p for p in _pairs(fit.conditions)]
-    spec["primary"] = {"conditions": order, "structure": fit.structure,
+    re_cols = [0 if n == "participant" else order.index(n.split(":", 1)[1])
+               for n in f.cov_re.index]
+    spec["primary"] = {"conditions": order, "structure": fit.structure, "re_columns": re_cols,
                        "pairs": [list(p) for p in pairs], "accuracy": True}
     rows.append(("primary LMM", "random effects", "structure " + fit.structure, math.nan))
     rows.append(("primary LMM", "REML criterion", "value", f.reml_criterion))

@@ -106,7 +106,8 @@ def _lmm_tables(fit: ConditionFit, adjust: str) -> tuple[pd.DataFrame, pd.DataFr
                                 "(unstructured covariance)",
                                 "uncorrelated": "intercept + condition slopes by participant, "
                                 "correlations fixed at 0",
-                                "intercept": "intercept by participant"}[fit.structure]),
+                                "intercept": "intercept by participant"}.get(
+                fit.structure, f"{f.re_formula}, correlations fixed at 0")),
             ("fallback", fit.fallback or "none (primary structure used)"),
             ("why", fit.fallback_reason or "—"),
             ("observations", f.n_obs), ("participants", f.n_groups),
@@ -294,9 +295,10 @@ def run(data_dir: Path, out_dir: Path, plan: Plan, skip_bad: bool = False,
                 + (f" (fallback; {fit.fallback_reason})." if fit.fallback else
                    " (the pre-registered structure).")
                 + " Fallback order: intercept + correlated condition slopes → uncorrelated "
-                  "slopes → random intercept only, skipping a structure with more "
-                  "random-effect parameters than participants and taking the first fit that "
-                  "converges and is not singular. "
+                  "slopes → (when the uncorrelated fit is singular) the same without the "
+                  "random effects whose variance it estimates as 0 → random intercept only, "
+                  "skipping a structure with more random-effect parameters than participants "
+                  "and taking the first fit that converges and is not singular. "
                 + f"Tests: {fit.fit.df_method}.")
         elif step == "untrimmed model":
             if res.primary is None:

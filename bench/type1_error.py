@@ -39,7 +39,7 @@ ALPHA = 0.05
 TARGET = (0.04, 0.06)
 SEED = 1729
 TRIALS = 96
-CHECKPOINT = 200
+CHECKPOINT = 40
 
 
 def summary(reps: pd.DataFrame) -> pd.DataFrame:

@@ -101,3 +101,20 @@ def test_likelihood_ratio_test_with_ml_refits(cleaned):
     assert lrt["p"] == pytest.approx(0.0047, abs=0.00005)
     with pytest.raises(ValueError, match="ML"):
         likelihood_ratio_test(fit_lmm(cleaned, "RT ~ congruency", "ID", None), full)
+
+
+def test_satterthwaite_df_equal_lmertest(cleaned):
+    """lmerTest 3.1-3 (Debian), summary(lmer(...)), bobyqa with maxfun 1e5 (the default
+    optimiser stops with max|grad| 0.0026 here): Satterthwaite df, SE and t."""
+    slopes = fit_lmm(cleaned, "RT ~ congruency", "ID", "~congruency")
+    eff = _effect(slopes)
+    k = slopes.t_test([0.0, 1.0])
+    assert slopes.df_method.startswith("Satterthwaite")
+    assert k.df == pytest.approx(118.3757, abs=0.1)
+    assert k.se == pytest.approx(4.273803, rel=1e-4)
+    assert k.t == pytest.approx(15.13416, rel=1e-4)
+    assert slopes.t_test([1.0, 0.0]).df == pytest.approx(120.0226, abs=0.1)
+    assert slopes.bse[eff] == pytest.approx(4.273803, rel=1e-4)
+    intercept = fit_lmm(cleaned, "RT ~ congruency", "ID", None)
+    assert intercept.t_test([0.0, 1.0]).df == pytest.approx(11123.634, rel=1e-4)
+    assert intercept.t_test([1.0, 0.0]).df == pytest.approx(130.0736, abs=0.1)
