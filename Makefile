@@ -10,10 +10,15 @@ STAMP := $(VENV)/.installed
 SYSTEM_PACKAGES := xvfb xauth libjack-jackd2-0 libportaudio2 espeak-ng sox pulseaudio pulseaudio-utils libasound2-plugins \
   fonts-noto-cjk \
   libxcb-icccm4 libxcb-keysyms1 libxcb-cursor0 libxkbcommon-x11-0
+# R and the packages `make crosscheck` (and its test) compare against: afex (rm-ANOVA),
+# lmerTest (Satterthwaite df), pbkrtest, emmeans (contrasts), geepack (accuracy GEE),
+# jsonlite. Installed without Recommends (those pull in GDAL, ImageMagick, …).
+R_PACKAGES := r-base-core r-cran-afex r-cran-lmertest r-cran-emmeans r-cran-pbkrtest r-cran-geepack \
+  r-cran-jsonlite
 # Run under a virtual display unless there is a real one.
 XRUN := $(if $(DISPLAY),,xvfb-run -a -s "-screen 0 1280x800x24")
 
-.PHONY: setup demo demo-voice test test-fast run analysis power bench example clean
+.PHONY: setup demo demo-voice test test-fast run analysis power bench example crosscheck clean
 
 setup: $(STAMP)
 
@@ -22,6 +27,10 @@ $(STAMP): pyproject.toml
 	  missing=$$(for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
 	  if [ -n "$$missing" ]; then echo "apt-get install $$missing"; \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; fi; \
+	  missing=$$(for p in $(R_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	  if [ -n "$$missing" ]; then echo "apt-get install --no-install-recommends $$missing"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	      --no-install-recommends $$missing >/dev/null; fi; \
 	fi
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
@@ -63,6 +72,21 @@ power: $(STAMP)
 
 example: $(STAMP)
 	$(PY) -m experiment.example_data --out data/example/simulated-24 --seed 1729 --replace
+
+## Every statistic next to R's (afex, emmeans, lmerTest, geepack) on the same cleaned trials:
+## the example data, von Bastian et al. (2016) as published (congruency) and as a 2 x 2
+## (congruency x half). One table per dataset; exit status 1 if a row misses its target.
+VONBASTIAN := ../shared/reference-data/vonbastian2016/LEF_stroop.csv
+crosscheck: $(STAMP)
+	$(PY) -m analysis --data data/example --out results/crosscheck/example \
+	  --plan analysis/plans/crosscheck_example.toml --no-progress
+	$(PY) -m analysis.crosscheck --results results/crosscheck/example \
+	  --plan analysis/plans/crosscheck_example.toml
+	$(PY) -m analysis.crosscheck --vonbastian $(VONBASTIAN) \
+	  --plan analysis/plans/crosscheck_vonbastian.toml --out results/crosscheck/vonbastian
+	$(PY) -m analysis.crosscheck --vonbastian $(VONBASTIAN) \
+	  --plan analysis/plans/crosscheck_vonbastian_factorial.toml \
+	  --out results/crosscheck/vonbastian-factorial
 
 bench: $(STAMP)
 	$(XRUN) $(PY) -m bench

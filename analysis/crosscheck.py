@@ -3,8 +3,8 @@
     python -m analysis.crosscheck --results DIR [--plan FILE] [--out DIR]
     python -m analysis.crosscheck --vonbastian LEF_stroop.csv --plan FILE [--out DIR]
 
-``--results``: an output folder of ``python -m analysis`` (its ``tables/cleaned_trials.csv``
-is the data, exactly as every model saw it); ``--vonbastian``: the von Bastian et al. (2016)
+``--results``: an output folder of ``python -m analysis`` (its ``cleaned_trials.csv`` is
+the data, exactly as every model saw it); ``--vonbastian``: the von Bastian et al. (2016)
 Stroop file, cleaned by its owners' rule (:func:`vonbastian_trials`). Our side runs the
 analysis functions on that file (factorial rm-ANOVA, named contrasts, design LMM, primary
 LMM, Cousineau–Morey CIs, accuracy GEE); R's side (``analysis/crosscheck.R``: afex
@@ -335,13 +335,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from .pipeline import CLEANED_TRIALS
     from .plan import PlanError, load_plan
 
     args = parse_args(argv)
     try:
         plan = load_plan(args.plan)
         if args.results is not None:
-            csv = args.results / "tables" / "cleaned_trials.csv"
+            csv = args.results / CLEANED_TRIALS
             if not csv.is_file():
                 raise CrosscheckError(f"{csv} not found: run python -m analysis --out "
                                       f"{args.results} first")

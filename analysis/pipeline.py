@@ -35,8 +35,8 @@ from .timing_qa import timing_qa_sentence, timing_qa_table
 
 #: The backward-vs-forward contrast the study is about (a vs b).
 KEY_CONTRAST = ("backward", "forward")
-#: File stem (in tables/) of the cleaned trial-level data every model was fitted to.
-CLEANED_TRIALS = "cleaned_trials"
+#: File (in the output folder) of the cleaned trial-level data every model was fitted to.
+CLEANED_TRIALS = "cleaned_trials.csv"
 #: Its leading columns; design factors that are other columns follow, then the flags.
 CLEANED_COLUMNS = ("participant", "session", "block", "trial_in_block", "condition",
                    "congruency", "rt_ms", "correct", "timeout")
@@ -422,11 +422,10 @@ def run(data_dir: Path, out_dir: Path, plan: Plan, skip_bad: bool = False,
         elif step == "figures":
             _figures(res, primary_test, valid, test, rt_label)
     bar.close()
-    _clean_outputs(out_dir, {t.name for t in tables} | {CLEANED_TRIALS},
-                   {f.name for f in res.figures})
+    _clean_outputs(out_dir, {t.name for t in tables}, {f.name for f in res.figures})
     for t in tables:
         write_table(t, out_dir / "tables")
-    write_cleaned_trials(test, plan, out_dir / "tables" / f"{CLEANED_TRIALS}.csv")
+    write_cleaned_trials(test, plan, out_dir / CLEANED_TRIALS)
     write_report(res, command=command)
     return res
 

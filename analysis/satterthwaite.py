@@ -154,9 +154,18 @@ class VarianceModel:
                                 bounds=bounds,
                                 options={"ftol": 1e-14, "gtol": 1e-8, "maxiter": 5000})
         theta = res.x
+        converged = bool(res.success) or self._stationary(theta, diag)
         xvx, xvy, yvy, _ = self._parts(np.append(theta, 0.0))
         s2 = (yvy - np.linalg.solve(xvx, xvy) @ xvy) / (self.n_obs - self.p)
-        return np.append(theta, 0.5 * math.log(s2)), bool(res.success)
+        return np.append(theta, 0.5 * math.log(s2)), converged
+
+    def _stationary(self, theta: np.ndarray, diag: np.ndarray) -> bool:
+        """lme4's convergence check: max |gradient| < 0.002, ignoring parameters held at
+        their bound 0 by a gradient pointing outwards. (L-BFGS-B's line search can stop
+        with 'abnormal termination' at an optimum when the criterion is flat to rounding.)"""
+        g = optimize.approx_fprime(theta, self.profiled_deviance, 1e-7)
+        held = diag & (theta <= 1e-10) & (g > 0)
+        return bool(np.all(np.abs(g[~held]) < 0.002))
 
     def vcov(self, phi: np.ndarray) -> np.ndarray:
         """Covariance of the GLS fixed effects at φ, (X'V⁻¹X)⁻¹ (p × p)."""

@@ -96,7 +96,7 @@ def test_fallback_when_random_slopes_have_no_variance():
     trials = pd.concat([one.assign(participant=f"P{i:02d}", rt_ms=one["rt_ms"] + off)
                         for i, off in enumerate(offsets)], ignore_index=True)
     fit = fit_condition_lmm(trials)
-    assert fit.fallback in ("uncorrelated", "intercept")
+    assert fit.fallback in ("uncorrelated", "pruned", "intercept")
     assert fit.structure == fit.fallback
     assert fit.fallback_reason.startswith("slopes: ")
     assert fit.attempts[0].singular or not fit.attempts[0].converged
