@@ -5,19 +5,24 @@ test trials of the included participants with a ``valid`` flag per trial (RT ana
 the untrimmed flag for the sensitivity analysis, and the exclusions table counting every
 removed trial and participant by reason. Voice trials whose accuracy code the plan's
 ``voice.exclude_codes`` lists leave the RT and the accuracy analyses first (the codes are
-final here: the loader has applied the coder's codes). RTs in **milliseconds**.
+final here: the loader has applied the coder's codes). The rules are the plan's
+``[[exclusions.rules]]`` or, without them, the shorthand of ``[trials] min_rt_ms``,
+``[trimming]`` and ``[participants]`` (:func:`plan_rules`); :mod:`analysis.exclusion`
+applies them. RTs in **milliseconds**.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
 import pandas as pd
 
 from .codebook import VOICE_DEVICE
+from .exclusion import Applied, RuleDataError, apply_rules, valid_counts, with_timeouts_first
 from .plan import Plan, TrimmingPlan
+from .rules import Errors, MinAccuracy, MinTrials, Outliers, RtWindow, Rule, Timeouts
 
-MAD_SCALE = 1.4826  # MAD × 1.4826 estimates the SD of a normal distribution
+#: The column a design without a condition factor gets (one level).
+SINGLE_CONDITION = "all"
 
 
 class AnalysisError(ValueError):
@@ -27,11 +32,14 @@ class AnalysisError(ValueError):
 @dataclass(frozen=True)
 class Prepared:
     """``test``: test trials (practice dropped) of the included participants, every
-    congruency level, with boolean columns ``rt_ok`` (correct, no timeout, RT ≥ min),
-    ``valid`` (``rt_ok`` and not in the slow tail) and ``primary`` (primary congruency);
-    ``condition`` is categorical in plan order; voice trials left out by their accuracy
-    code (plan ``voice.exclude_codes``) are not in it. ``participants``: one row per participant
-    with accuracy, valid-trial counts and ``excluded`` reason ('' if included)."""
+    congruency level, with boolean columns ``rt_ok`` (kept by every rule except the
+    slow-tail ones, i.e. those with ``trim``), ``valid`` (kept by every rule) and
+    ``primary`` (primary congruency); ``condition`` is categorical in plan order; voice
+    trials left out by their accuracy code (plan ``voice.exclude_codes``) are not in it.
+    ``participants``: one row per participant with n_test_trials, accuracy, valid_<condition>
+    counts, ``excluded`` reason ('' if included) and ``detail``. ``exclusions``: one row per
+    step (reason, trials_removed, removed_<condition>, trials_remaining,
+    participants_removed, participants_remaining). ``rules_sentence``: the rules in words."""
     test: pd.DataFrame
     conditions: tuple[str, ...]
     reference: str
@@ -39,6 +47,7 @@ class Prepared:
     exclusions: pd.DataFrame
     trim_rule: str               # human-readable slow-tail rule
     reference_note: str          # sentence on how the reference was chosen
+    rules_sentence: str = ""
 
 
 def trim_rule_text(t: TrimmingPlan) -> str:
@@ -51,30 +60,53 @@ def trim_rule_text(t: TrimmingPlan) -> str:
     return "none (every RT kept)"
 
 
-def slow_tail(rt: pd.Series, cells: list[pd.Series], t: TrimmingPlan) -> pd.Series:
-    """Boolean: RT (ms) above the plan's slow-tail cutoff of its cell (NaN RTs: False)."""
-    if t.method == "none":
-        return pd.Series(False, index=rt.index)
-    if t.method == "fixed":
-        return rt > t.max_rt_ms
-    g = rt.groupby(cells, observed=True, sort=False)
-    if t.method == "sd":
-        cutoff = g.transform("mean") + t.k * g.transform("std")
-    else:
-        med = g.transform("median")
-        mad = (rt - med).abs().groupby(cells, observed=True, sort=False).transform("median")
-        cutoff = med + t.k * MAD_SCALE * mad
-    return (rt > cutoff).fillna(False).astype(bool)
+def plan_rules(plan: Plan) -> tuple[Rule, ...]:
+    """The exclusion rules of ``plan`` in the order they apply: ``[[exclusions.rules]]``, or
+    the shorthand (participant accuracy, timeouts, errors, anticipations, the slow-tail
+    rule, minimum valid trials per condition); timeouts first if not listed."""
+    if plan.exclusions.rules:
+        return with_timeouts_first(plan.exclusions.rules)
+    tp, tr, pp = plan.trials, plan.trimming, plan.participants
+    rules: list[Rule] = [MinAccuracy(pp.min_accuracy), Timeouts(), Errors(),
+                         RtWindow(min_ms=tp.min_rt_ms,
+                                  label=f"anticipation (RT < {tp.min_rt_ms:g} ms)")]
+    slow = f"slow tail: {trim_rule_text(tr)}"
+    if tr.method in ("sd", "mad"):
+        rules.append(Outliers(method=tr.method, k=tr.k, label=slow))
+    elif tr.method == "fixed":
+        rules.append(RtWindow(max_ms=tr.max_rt_ms, trim=True, label=slow))
+    rules.append(MinTrials(pp.min_valid_trials))
+    return tuple(rules)
+
+
+def rules_sentence(plan: Plan, rules: tuple[Rule, ...]) -> str:
+    """The exclusion rules in words, for the report."""
+    if not plan.exclusions.rules:
+        return (f"Trials: practice dropped; RT analyses use correct, non-timeout trials with "
+                f"RT ≥ {plan.trials.min_rt_ms:g} ms, then the slow-tail rule "
+                f"({trim_rule_text(plan.trimming)}). Participants are excluded with accuracy "
+                f"below {plan.participants.min_accuracy:g} or fewer than "
+                f"{plan.participants.min_valid_trials} valid trials in any condition.")
+    steps = "; ".join(f"{i}. {r.describe()}" for i, r in enumerate(rules, 1))
+    return (f"Trials: practice dropped; then the plan's exclusion rules, in this order: "
+            f"{steps}. Participant rules remove all of a participant's trials; trial rules "
+            f"remove trials from the RT analyses.")
+
+
+def trim_text(plan: Plan, rules: tuple[Rule, ...]) -> str:
+    """The slow-tail rule(s) in words (those the untrimmed sensitivity analysis leaves out)."""
+    if not plan.exclusions.rules:
+        return trim_rule_text(plan.trimming)
+    trims = [r.describe() for r in rules if r.level == "trial" and r.trim]
+    return "; ".join(trims) if trims else "none (every RT kept)"
 
 
 def choose_conditions(trials: pd.DataFrame, plan: Plan) -> tuple[tuple[str, ...], str, str]:
-    """Conditions present (plan order), the reference and a sentence on its choice."""
-    present = set(pd.unique(trials["condition"]))
-    unlisted = sorted(present - set(plan.conditions.order))
-    if unlisted:
-        raise AnalysisError(f"the data hold condition(s) {', '.join(unlisted)} that the plan's "
-                            f"conditions.order does not list; add them to the plan")
-    conditions = tuple(c for c in plan.conditions.order if c in present)
+    """Conditions present (plan order, then unlisted ones in order of first appearance), the
+    reference and a sentence on its choice."""
+    present = pd.unique(trials["condition"]).tolist()
+    unlisted = [c for c in present if c not in plan.conditions.order]
+    conditions = tuple(c for c in plan.conditions.order if c in present) + tuple(unlisted)
     ref = plan.conditions.reference
     if ref == "auto":
         ref = "stand" if "stand" in conditions else conditions[0]
@@ -86,6 +118,9 @@ def choose_conditions(trials: pd.DataFrame, plan: Plan) -> tuple[tuple[str, ...]
             raise AnalysisError(f"plan key conditions.reference = {ref!r} but the data have no "
                                 f"{ref} trials; conditions present: {', '.join(conditions)}")
         note = f"Reference condition: {ref} (set in the plan)."
+    if unlisted:
+        note += (f" Conditions not in the plan's conditions.order ({', '.join(unlisted)}) "
+                 f"follow in the order they first appear in the data.")
     return conditions, ref, note
 
 
@@ -112,62 +147,79 @@ def voice_code_exclusions(test: pd.DataFrame, exclude_codes: tuple[str, ...]
     return out
 
 
+
+def with_design_columns(trials: pd.DataFrame, plan: Plan) -> pd.DataFrame:
+    """``trials`` with ``condition`` (one level, 'all') and ``congruency`` (the plan's primary
+    level) added when the data have no such factor (e.g. another lab's single-factor data)."""
+    add = {}
+    if "condition" not in trials.columns:
+        add["condition"] = SINGLE_CONDITION
+    if "congruency" not in trials.columns:
+        add["congruency"] = plan.trials.primary_congruency
+    return trials.assign(**add) if add else trials
+
+
 def prepare(trials: pd.DataFrame, plan: Plan) -> Prepared:
-    """Apply the plan's trial and participant rules (see ``analysis/plan.toml``)."""
+    """Apply the plan's exclusion rules (see ``analysis/plan.toml``) to ``trials``."""
+    trials = with_design_columns(trials, plan)
     conditions, reference, ref_note = choose_conditions(trials, plan)
-    order = pd.CategoricalDtype(list(conditions), ordered=True)
     all_t = trials.copy()
-    all_t["condition"] = all_t["condition"].astype(order)
-    practice = all_t["is_practice"] == 1
-    test = all_t[~practice].copy()
+    all_t["condition"] = all_t["condition"].astype(
+        pd.CategoricalDtype(list(conditions), ordered=True))
+    test = all_t[all_t["is_practice"] == 0].copy()
     if test.empty:
         raise AnalysisError("the data hold practice trials only; nothing to analyse")
+    pc = plan.trials.primary_congruency
+    if pc not in set(test["congruency"]):
+        raise AnalysisError(f"plan key trials.primary_congruency = {pc!r} but the data have "
+                            f"congruency levels {', '.join(sorted(set(test['congruency'])))}; "
+                            f"set it to one of them")
     everyone = sorted(pd.unique(test["participant"]).tolist())
     code_steps = voice_code_exclusions(test, plan.voice.exclude_codes)
     for _, mask in code_steps:
         test = test[~mask.reindex(test.index, fill_value=False)]
-    tp = plan.trials
-    test["primary"] = test["congruency"] == tp.primary_congruency
-    timeout = test["timeout"] == 1
-    error = ~timeout & (test["correct"] == 0)
-    fast = ~timeout & ~error & (test["rt_ms"] < tp.min_rt_ms)
-    test["rt_ok"] = ~timeout & ~error & ~fast
-    rt_ok = test["rt_ms"].where(test["rt_ok"])
-    cells = [test["participant"], test["condition"], test["congruency"]]
-    slow = slow_tail(rt_ok, cells, plan.trimming) & test["rt_ok"]
-    test["valid"] = test["rt_ok"] & ~slow
+    test["primary"] = test["congruency"] == pc
+    rules = plan_rules(plan)
+    try:
+        full = apply_rules(test, rules, test["primary"], conditions)
+        untrimmed = apply_rules(test, rules, test["primary"], conditions, skip_trim=True,
+                                excluded_before=[o.before for o in full.outcomes])
+    except RuleDataError as e:
+        raise AnalysisError(str(e)) from None
+    test["rt_ok"] = untrimmed.kept
+    test["valid"] = full.kept
+    pp = participants_table(test, everyone, conditions, full)
+    exclusions = exclusions_table(all_t, test, conditions, code_steps, full, pc)
+    included = pp.loc[pp["excluded"] == "", "participant"]
+    test = test[test["participant"].isin(included)].reset_index(drop=True)
+    return Prepared(test=test, conditions=conditions, reference=reference, participants=pp,
+                    exclusions=exclusions, trim_rule=trim_text(plan, rules),
+                    reference_note=ref_note, rules_sentence=rules_sentence(plan, rules))
 
-    # participants
+
+def participants_table(test: pd.DataFrame, everyone: list[str], conditions: tuple[str, ...],
+                       applied: Applied) -> pd.DataFrame:
+    """One row per participant: participant, n_test_trials, accuracy (all test trials, NaN if
+    none is left), valid_<condition> (valid primary trials), excluded (short reason or ''),
+    detail (every participant rule they fail)."""
     pp = test.groupby("participant", sort=True).agg(
         n_test_trials=("correct", "size"), accuracy=("correct", "mean"))
     if len(pp) < len(everyone):   # every test trial left out by its voice code
         pp = pp.reindex(pd.Index(everyone, name="participant"))
         pp["n_test_trials"] = pp["n_test_trials"].fillna(0).astype("int64")
-    valid_primary = test[test["valid"] & test["primary"]]
-    counts = (valid_primary.groupby(["participant", "condition"], observed=False).size()
-              .unstack("condition").reindex(index=pp.index, columns=list(conditions))
-              .fillna(0).astype(int))
-    pp = pp.join(counts.add_prefix("valid_"))
-    low_acc = pp["accuracy"] < plan.participants.min_accuracy
-    few = counts.min(axis=1) < plan.participants.min_valid_trials
-    reason = np.where(low_acc, "accuracy", np.where(few, "too few valid trials", ""))
-    pp["excluded"] = reason
-    detail = []
-    for pid, row in pp.iterrows():
-        bits = []
-        if low_acc[pid]:
-            bits.append(f"accuracy {row['accuracy']:.3f} < {plan.participants.min_accuracy:g}")
-        short = [f"{c} {counts.at[pid, c]}" for c in conditions
-                 if counts.at[pid, c] < plan.participants.min_valid_trials]
-        if short:
-            bits.append(f"valid trials < {plan.participants.min_valid_trials}: " + ", ".join(short))
-        detail.append("; ".join(bits))
-    pp["detail"] = detail
-    pp = pp.reset_index()
+    counts = valid_counts(test, test["valid"], test["primary"], ("condition",), conditions)
+    pp = pp.join(counts.reindex(pp.index).add_prefix("valid_"))
+    pp["excluded"] = [applied.excluded.get(p, "") for p in pp.index]
+    pp["detail"] = ["; ".join(applied.details.get(p, [])) for p in pp.index]
+    return pp.reset_index()
 
-    # exclusions table: sequential, every test/practice trial counted once
-    excluded_acc = set(pp.loc[pp["excluded"] == "accuracy", "participant"])
-    excluded_few = set(pp.loc[pp["excluded"] == "too few valid trials", "participant"])
+
+def exclusions_table(all_t: pd.DataFrame, test: pd.DataFrame, conditions: tuple[str, ...],
+                     code_steps: list[tuple[str, pd.Series]], applied: Applied,
+                     primary_congruency: str) -> pd.DataFrame:
+    """The exclusions table: one row per step, every trial counted once, in this order:
+    practice, voice codes, participant rules (all their trials), trial rules (among the
+    included participants), the non-primary trials, and the trials left."""
     rows = []
     remaining = all_t
     n_part = remaining["participant"].nunique()
@@ -187,28 +239,19 @@ def prepare(trials: pd.DataFrame, plan: Plan) -> Prepared:
     step("practice trials", all_t["is_practice"] == 1)
     for reason, mask in code_steps:
         step(reason, mask)
-    step(f"participant accuracy < {plan.participants.min_accuracy:g} (all their test trials)",
-         all_t["participant"].isin(excluded_acc), len(excluded_acc))
-    step(f"participant with < {plan.participants.min_valid_trials} valid trials in a "
-         f"condition (all their test trials)",
-         all_t["participant"].isin(excluded_few), len(excluded_few))
-    step("timeout (no response)", timeout)
-    step("error (wrong response)", error)
-    step(f"anticipation (RT < {tp.min_rt_ms:g} ms)", fast)
-    step(f"slow tail: {trim_rule_text(plan.trimming)}", slow)
+    for o in applied.outcomes:
+        if o.removed is None:
+            step(o.rule.describe(), all_t["participant"].isin(o.excluded), len(o.excluded))
+    for o in applied.outcomes:
+        if o.removed is not None:
+            step(o.rule.describe(), o.removed)
     other = ~test["primary"]
     if other.any():
         step(f"valid {'/'.join(sorted(set(test.loc[other, 'congruency'])))} trials "
              f"(interference analysis only)", other)
-    rows.append({"reason": f"valid {tp.primary_congruency} trials in the primary RT analysis",
+    rows.append({"reason": f"valid {primary_congruency} trials in the primary RT analysis",
                  "trials_removed": 0,
                  **{f"removed_{c}": 0 for c in conditions},
                  "trials_remaining": len(remaining), "participants_removed": 0,
                  "participants_remaining": n_part})
-    exclusions = pd.DataFrame(rows)
-
-    included = pp.loc[pp["excluded"] == "", "participant"]
-    test = test[test["participant"].isin(included)].reset_index(drop=True)
-    return Prepared(test=test, conditions=conditions, reference=reference, participants=pp,
-                    exclusions=exclusions, trim_rule=trim_rule_text(plan.trimming),
-                    reference_note=ref_note)
+    return pd.DataFrame(rows)

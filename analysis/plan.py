@@ -6,15 +6,17 @@ Every key is optional in a user's plan (missing keys take the defaults of
 """
 from __future__ import annotations
 
+import math
 import re
 import tomllib
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
-from .codebook import CODER_ID_PATTERN, CONDITIONS, CONGRUENCY
+from .codebook import CODER_ID_PATTERN
 from .design import DesignError, DesignPlan, NamedContrast, design_plan_from_table, \
     named_contrasts_from_list
+from .rules import Rule, RuleError, rules_from_list
 
 DEFAULT_PLAN_PATH = Path(__file__).with_name("plan.toml")
 TRIM_METHODS = ("none", "fixed", "sd", "mad")
@@ -29,7 +31,7 @@ class PlanError(ValueError):
 
 @dataclass(frozen=True)
 class ConditionsPlan:
-    order: tuple[str, ...] = CONDITIONS
+    order: tuple[str, ...] = ("stand", "forward", "backward", "left", "right")
     reference: str = "auto"
 
 
@@ -65,6 +67,13 @@ class VoicePlan:
 
 
 @dataclass(frozen=True)
+class ExclusionsPlan:
+    """``[[exclusions.rules]]``: the exclusion rules in the order they apply (:mod:`analysis.rules`).
+    Empty: the rules of [trials] min_rt_ms, [trimming] and [participants] (the shorthand)."""
+    rules: tuple[Rule, ...] = ()
+
+
+@dataclass(frozen=True)
 class ReportPlan:
     title: str = "Stroop while standing and walking: results"
 
@@ -77,20 +86,24 @@ class Plan:
     participants: ParticipantsPlan = ParticipantsPlan()
     contrasts: ContrastsPlan = ContrastsPlan()
     voice: VoicePlan = VoicePlan()
+    exclusions: ExclusionsPlan = ExclusionsPlan()
     report: ReportPlan = ReportPlan()
     design: DesignPlan = DesignPlan()
     source: str = ""      # the TOML text the plan was read from (for the report)
     path: str = ""        # where it was read from
 
     def untrimmed(self) -> "Plan":
-        """The same plan without the slow-tail rule (the sensitivity analysis)."""
-        from dataclasses import replace
-        return replace(self, trimming=replace(self.trimming, method="none"))
+        """The same plan without the slow-tail rules (``trim``; the sensitivity analysis)."""
+        return replace(self, trimming=replace(self.trimming, method="none"),
+                       exclusions=ExclusionsPlan(tuple(r for r in self.exclusions.rules
+                                                       if not r.trim)))
 
 
 _TABLES = {"conditions": ConditionsPlan, "trials": TrialsPlan, "trimming": TrimmingPlan,
            "participants": ParticipantsPlan, "contrasts": ContrastsPlan, "voice": VoicePlan,
-           "report": ReportPlan, "design": DesignPlan}
+           "exclusions": ExclusionsPlan, "report": ReportPlan, "design": DesignPlan}
+#: Plan keys that [[exclusions.rules]] replaces (the shorthand for the default rules).
+SHORTHAND_KEYS = (("trials", "min_rt_ms"), ("trimming", None), ("participants", None))
 
 
 def _type_name(v: Any) -> str:
@@ -103,6 +116,8 @@ def _number(key: str, v: Any, lo: float | None = None, hi: float | None = None,
     if isinstance(v, bool) or not isinstance(v, (int, float)) or (integer and not isinstance(v, int)):
         want = "an integer" if integer else "a number"
         raise PlanError(f"plan key {key} = {v!r} is {_type_name(v)}; it must be {want}")
+    if not math.isfinite(v):
+        raise PlanError(f"plan key {key} = {v!r} is not a finite number; it must be {want}")
     if (lo is not None and (v <= lo if lo_open else v < lo)) or (hi is not None and v > hi):
         rng = f"{'>' if lo_open else '≥'} {lo:g}" if lo is not None else ""
         if hi is not None:
@@ -130,6 +145,12 @@ def _choice(key: str, v: Any, allowed: tuple[str, ...]) -> str:
     return v
 
 
+def _level(key: str, v: Any) -> str:
+    if not isinstance(v, str) or not v.strip() or "\n" in v:
+        raise PlanError(f"plan key {key} = {v!r} must be a level name (a one-line string)")
+    return v
+
+
 def plan_from_dict(d: dict, source: str = "", path: str = "") -> Plan:
     """Validate a parsed TOML document into a :class:`Plan` (defaults for missing keys)."""
     unknown = [k for k in d if k not in _TABLES]
@@ -148,6 +169,13 @@ def plan_from_dict(d: dict, source: str = "", path: str = "") -> Plan:
                 raise PlanError(f"plan key {name}.{k} is unknown; [{name}] allows "
                                 f"{', '.join(allowed)}")
         parts[name] = _validated(name, cls, table)
+    if parts["exclusions"].rules:
+        for table, key in SHORTHAND_KEYS:
+            given = d.get(table, {})
+            if (key is None and given) or (key is not None and key in given):
+                what = f"{table}.{key}" if key else f"[{table}]"
+                raise PlanError(f"plan gives both [[exclusions.rules]] and {what}; the rules "
+                                f"replace {what}: express it as a rule and remove {what}")
     return Plan(**parts, source=source, path=path)
 
 
@@ -155,14 +183,19 @@ def _validated(name: str, cls: type, t: dict) -> Any:
     default = cls()
     get = lambda k: t.get(k, getattr(default, k))  # noqa: E731
     if cls is ConditionsPlan:
-        order = _choice_list("conditions.order", get("order"), CONDITIONS, allow_empty=False)
+        order = get("order")
+        if not isinstance(order, list) or any(not isinstance(c, str) or not c.strip()
+                                               for c in order):
+            raise PlanError(f"plan key conditions.order = {order!r} must be an array of "
+                            f"condition names (strings)")
+        if len(set(order)) != len(order):
+            raise PlanError(f"plan key conditions.order = {order!r} repeats a value")
         ref = get("reference")
         _choice("conditions.reference", ref, ("auto",) + tuple(order))
         return ConditionsPlan(order=tuple(order), reference=ref)
     if cls is TrialsPlan:
         return TrialsPlan(
-            primary_congruency=_choice("trials.primary_congruency", get("primary_congruency"),
-                                       CONGRUENCY),
+            primary_congruency=_level("trials.primary_congruency", get("primary_congruency")),
             min_rt_ms=float(_number("trials.min_rt_ms", get("min_rt_ms"), 0, 10000)))
     if cls is TrimmingPlan:
         return TrimmingPlan(
@@ -197,6 +230,11 @@ def _validated(name: str, cls: type, t: dict) -> Any:
                              allow_empty=True)
         return VoicePlan(coder=coder, exclude_codes=tuple(c for c in EXCLUDABLE_CODES
                                                           if c in codes))
+    if cls is ExclusionsPlan:
+        try:
+            return ExclusionsPlan(rules_from_list("exclusions.rules", t.get("rules", [])))
+        except RuleError as e:
+            raise PlanError(str(e)) from None
     if cls is ReportPlan:
         title = get("title")
         if not isinstance(title, str) or not title.strip() or "\n" in title:

@@ -168,11 +168,7 @@ def build_markdown(res: "Results", command: str = "") -> str:
 
     out += ["## Data and exclusions", ""]
     p = res.prepared
-    out += [f"{p.reference_note} Trials: practice dropped; RT analyses use correct, "
-            f"non-timeout trials with RT ≥ {res.plan.trials.min_rt_ms:g} ms, then the slow-tail "
-            f"rule ({p.trim_rule}). Participants are excluded with accuracy below "
-            f"{res.plan.participants.min_accuracy:g} or fewer than "
-            f"{res.plan.participants.min_valid_trials} valid trials in any condition.", ""]
+    out += [f"{p.reference_note} {p.rules_sentence}", ""]
     out += [rt_sources_sentence(res), ""]
     voice = voice_sentence(res)
     if voice:
