@@ -1,6 +1,7 @@
 """``python -m analysis``: data folder → tables, figures and report.
 
     python -m analysis [--data DIR] [--out DIR] [--plan FILE] [--skip-bad-files]
+    python -m analysis --data FILE_OR_DIR --columns mapping.toml [--out DIR] [--plan FILE]
 
 Unusable input (a malformed or foreign data file, a bad plan, an impossible analysis) prints
 one line ``error: ...`` to stderr and exits with status 2; nothing in the data folder is
@@ -15,6 +16,7 @@ from pathlib import Path
 
 from .cleaning import AnalysisError
 from .loader import DataError
+from .mapping import MappingError, load_mapping
 from .plan import PlanError, load_plan
 
 
@@ -29,6 +31,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         "(default: results)")
     p.add_argument("--plan", type=Path, default=None,
                    help="analysis plan TOML (default: analysis/plan.toml)")
+    p.add_argument("--columns", type=Path, default=None, metavar="MAPPING",
+                   help="read --data (a file or a folder of CSV/TSV tables, e.g. another lab's "
+                        "data, PsychoPy Builder or BIDS files) through this column mapping "
+                        "TOML (see docs/analysis.md)")
     p.add_argument("--skip-bad-files", action="store_true",
                    help="leave out malformed files (listed in the report) instead of stopping")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
@@ -43,9 +49,11 @@ def main(argv: list[str] | None = None) -> int:
         shlex.quote(a) for a in (sys.argv[1:] if argv is None else argv))
     try:
         plan = load_plan(args.plan)
+        mapping = load_mapping(args.columns) if args.columns is not None else None
         res = run(args.data, args.out, plan, skip_bad=args.skip_bad_files,
-                  progress=False if args.no_progress else None, command=command.strip())
-    except (DataError, PlanError, AnalysisError) as e:
+                  progress=False if args.no_progress else None, command=command.strip(),
+                  mapping=mapping)
+    except (DataError, PlanError, AnalysisError, MappingError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     for s in res.loaded.skipped:

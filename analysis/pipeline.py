@@ -28,9 +28,11 @@ from .design_analysis import wanted as design_wanted
 from .effects import interference_baseline, interference_tables, order_effects
 from .figures import FigureFile
 from .loader import LoadedData, load_trials
+from .mapping import Mapping
 from .models import ConditionFit, NotIdentifiable, adjust_p, fit_condition_lmm
 from .plan import Plan
 from .tables import CSV_FLOAT, Table, write_table
+from .tabular import load_tables
 from .timing_qa import timing_qa_sentence, timing_qa_table
 
 #: The backward-vs-forward contrast the study is about (a vs b).
@@ -87,6 +89,10 @@ class Results:
 
 def _check_out_dir(data_dir: Path, out_dir: Path) -> None:
     d, o = data_dir.resolve(), out_dir.resolve()
+    if data_dir.is_file():   # one table: only the file itself is off limits
+        if o == d:
+            raise AnalysisError(f"--out {out_dir} is the data file; choose an output folder")
+        return
     if o == d or d in o.parents:
         raise AnalysisError(f"--out {out_dir} is inside the data folder {data_dir}; the "
                             f"analysis never writes there: choose another output folder")
@@ -184,17 +190,21 @@ def _fmt_p(p: float) -> str:
 
 
 def run(data_dir: Path, out_dir: Path, plan: Plan, skip_bad: bool = False,
-        progress: bool | None = None, command: str = "") -> Results:
-    """Run the analysis; see the module docstring. Raises DataError / PlanError /
-    AnalysisError (one-line messages) on unusable input."""
+        progress: bool | None = None, command: str = "", mapping: Mapping | None = None
+        ) -> Results:
+    """Run the analysis; see the module docstring. ``mapping``: read ``data_dir`` (a file
+    or folder of another lab's tables) through this column mapping instead of as
+    stroop-walk sessions. Raises DataError / PlanError / AnalysisError (one-line messages)
+    on unusable input."""
     from tqdm.auto import tqdm
 
     from .report import write_report
 
     data_dir, out_dir = Path(data_dir), Path(out_dir)
     _check_out_dir(data_dir, out_dir)
-    loaded = load_trials(data_dir, skip_bad=skip_bad, progress=progress,
-                         coder=plan.voice.coder)
+    loaded = (load_tables(data_dir, mapping) if mapping is not None else
+              load_trials(data_dir, skip_bad=skip_bad, progress=progress,
+                          coder=plan.voice.coder))
     prepared = prepare(loaded.trials, plan)
     res = Results(plan=plan, loaded=loaded, prepared=prepared, out_dir=out_dir)
     conds, ref = prepared.conditions, prepared.reference

@@ -113,8 +113,8 @@ def _type_name(v: Any) -> str:
 
 def _number(key: str, v: Any, lo: float | None = None, hi: float | None = None,
             integer: bool = False, lo_open: bool = False) -> float:
+    want = "an integer" if integer else "a number"
     if isinstance(v, bool) or not isinstance(v, (int, float)) or (integer and not isinstance(v, int)):
-        want = "an integer" if integer else "a number"
         raise PlanError(f"plan key {key} = {v!r} is {_type_name(v)}; it must be {want}")
     if not math.isfinite(v):
         raise PlanError(f"plan key {key} = {v!r} is not a finite number; it must be {want}")
@@ -184,9 +184,9 @@ def _validated(name: str, cls: type, t: dict) -> Any:
     get = lambda k: t.get(k, getattr(default, k))  # noqa: E731
     if cls is ConditionsPlan:
         order = get("order")
-        if not isinstance(order, list) or any(not isinstance(c, str) or not c.strip()
+        if not isinstance(order, (list, tuple)) or any(not isinstance(c, str) or not c.strip()
                                                for c in order):
-            raise PlanError(f"plan key conditions.order = {order!r} must be an array of "
+            raise PlanError(f"plan key conditions.order = {list(order)!r} must be an array of "
                             f"condition names (strings)")
         if len(set(order)) != len(order):
             raise PlanError(f"plan key conditions.order = {order!r} repeats a value")

@@ -10,11 +10,13 @@ from scipy import stats
 
 from analysis.accuracy import accuracy_gee
 from analysis.anova import paired_contrasts, rm_anova_table
-from analysis.cleaning import AnalysisError, choose_conditions, prepare, slow_tail
+from analysis.cleaning import AnalysisError, choose_conditions, prepare
+from analysis.exclusion import outliers, trial_mask
 from analysis.descriptives import cousineau_morey, dte_tables
 from analysis.effects import add_position, interference_scores
 from analysis.loader import load_trials
-from analysis.plan import Plan, TrimmingPlan, plan_from_dict
+from analysis.plan import Plan, plan_from_dict
+from analysis.rules import Outliers, RtWindow
 from analysis_data import write_dataset
 
 LENIENT = plan_from_dict({"participants": {"min_valid_trials": 5}})
@@ -38,15 +40,16 @@ def test_cousineau_morey_by_hand():
 
 def test_slow_tail_rules():
     rt = pd.Series([400.0, 410, 420, 430, 440, 450, 2000, 500, 505, 510, 3000])
-    cell = pd.Series(["a"] * 7 + ["b"] * 4)
-    mad = slow_tail(rt, [cell], TrimmingPlan(method="mad", k=3))
+    cell = pd.DataFrame({"cell": ["a"] * 7 + ["b"] * 4})
+    everyone = pd.Series(True, index=rt.index)
+    mad = outliers(rt, cell, everyone, Outliers("mad", k=3, per=("cell",)))
     med, m = 430.0, np.median(np.abs(rt[:7] - 430))
     assert 2000 > med + 3 * 1.4826 * m
     assert mad.tolist() == [False] * 6 + [True] + [False] * 3 + [True]
-    fixed = slow_tail(rt, [cell], TrimmingPlan(method="fixed", max_rt_ms=1500))
+    frame = pd.DataFrame({"rt_ms": rt, "timeout": 0, "correct": 1})
+    fixed = trial_mask(RtWindow(max_ms=1500, trim=True), frame, everyone, frozenset())
     assert fixed.sum() == 2
-    assert not slow_tail(rt, [cell], TrimmingPlan(method="none")).any()
-    sd = slow_tail(rt, [cell], TrimmingPlan(method="sd", k=2))
+    sd = outliers(rt, cell, everyone, Outliers("sd", k=2, per=("cell",)))
     assert sd.sum() == 1 and sd[6]   # 3000 ms in a 4-trial cell inflates its own SD
 
 
@@ -89,9 +92,10 @@ def test_reference_choice_and_unlisted_conditions(loaded):
     t = loaded.trials[loaded.trials["condition"] != "stand"]
     conds, ref, note = choose_conditions(t, Plan())
     assert conds == ("forward", "backward") and ref == "forward" and "no standing" in note
-    with pytest.raises(AnalysisError, match="does not list"):
-        choose_conditions(loaded.trials, plan_from_dict({"conditions": {
-            "order": ["stand", "forward"]}}))
+    # a condition the plan does not list follows the listed ones (the lab's own names)
+    conds, _, note = choose_conditions(loaded.trials, plan_from_dict({"conditions": {
+        "order": ["forward", "stand"]}}))
+    assert conds == ("forward", "stand", "backward") and "(backward) follow" in note
     with pytest.raises(AnalysisError, match="conditions.reference = 'stand' but the data"):
         choose_conditions(t, plan_from_dict({"conditions": {"reference": "stand"}}))
 
