@@ -3,7 +3,8 @@
 Trial file, block file, and the coder file that the voice-coding tool writes into a
 session's audio folder. The analysis never imports ``experiment``, so the codebook is
 restated here as data; ``tests/test_analysis_codebook.py`` checks the trial and block
-columns against ``experiment/records.py``.
+columns against ``experiment/records.py``. Conditions, inks and congruency levels are not
+listed here: they come from each session's saved config (:mod:`analysis.vocabulary`).
 """
 from __future__ import annotations
 
@@ -11,9 +12,6 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-CONDITIONS = ("stand", "forward", "backward", "left", "right")
-CONGRUENCY = ("congruent", "incongruent", "neutral")
-INKS = ("red", "green", "blue", "yellow")
 RT_SOURCES = ("keyboard", "button", "voice-detected", "voice-corrected")
 RESPONSE_DEVICES = ("keyboard", "buttons", "voice")
 #: ``accuracy_code``: ``auto`` for keyboard and button trials (response compared with
@@ -57,17 +55,16 @@ TRIAL_COLUMNS: tuple[Column, ...] = (
     Column("condition_order", "str", "order of conditions", empty_ok=True),
     Column("is_practice", "int", "0 or 1", minimum=0, maximum=1),
     Column("block", "int", "block number ≥ 1", minimum=1),
-    Column("condition", "str", "locomotion condition", allowed=CONDITIONS),
+    Column("condition", "str", "condition (design.conditions of the session's config)"),
     Column("block_in_condition", "int", "≥ 1", minimum=1),
     Column("speed_set_kmh", "float", "km/h ≥ 0", minimum=0, empty_ok=True),
     Column("trial_in_block", "int", "≥ 1", minimum=1),
     Column("trial_in_session", "int", "≥ 1", minimum=1),
     Column("word", "str", "the word shown"),
     Column("word_colour", "str", "colour name, empty for neutral words", empty_ok=True),
-    Column("ink", "str", "ink colour", allowed=INKS),
-    Column("congruency", "str", "congruency", allowed=CONGRUENCY),
-    Column("prev_congruency", "str", "congruency of trial n−1 or empty",
-           allowed=CONGRUENCY, empty_ok=True),
+    Column("ink", "str", "ink colour (design.colours of the session's config)"),
+    Column("congruency", "str", "congruency"),
+    Column("prev_congruency", "str", "congruency of trial n−1 or empty", empty_ok=True),
     Column("correct_response", "str", "key name, buttonN, or for voice the ink name"),
     Column("response", "str", "key name, buttonN or voice, empty if none", empty_ok=True),
     Column("rt_ms", "float", "milliseconds > 0, empty if no response", minimum=0,
@@ -101,7 +98,7 @@ BLOCK_COLUMNS: tuple[Column, ...] = (
     Column("run", "int", "run ≥ 1", minimum=1),
     Column("is_practice", "int", "0 or 1", minimum=0, maximum=1),
     Column("block", "int", "block number ≥ 1", minimum=1),
-    Column("condition", "str", "locomotion condition", allowed=CONDITIONS),
+    Column("condition", "str", "condition (design.conditions of the session's config)"),
     Column("block_in_condition", "int", "≥ 1", minimum=1),
     Column("speed_set_kmh", "float", "km/h ≥ 0", minimum=0, empty_ok=True),
     Column("speed_actual_kmh", "float", "km/h ≥ 0", minimum=0, empty_ok=True),

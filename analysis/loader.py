@@ -3,7 +3,9 @@
 :func:`load_trials` finds every ``*_trials.csv`` below the folder (recursively), checks
 each against the codebook (``data/README.md``; columns in :mod:`analysis.codebook`): the
 columns, each cell's type, allowed values and bounds, the timeout/RT/correct consistency,
-the rules of voice trials and duplicate trials. It merges the confirmed treadmill speed
+the rules of voice trials and duplicate trials. Conditions, inks and congruency levels are checked against the session's
+saved ``_config.toml`` (:mod:`analysis.vocabulary`), not against a list in code. It merges
+the confirmed treadmill speed
 (``speed_actual_kmh``) from the session's ``_blocks.csv`` when that file exists, and
 applies one coder's hand codes from the session's audio folder to its voice trials
 (:mod:`analysis.coding`). Files are only read, never written.
@@ -26,6 +28,8 @@ import numpy as np
 import pandas as pd
 
 from . import coding
+from .vocabulary import (CONFIG_SUFFIX, Vocabulary, VocabularyError, config_path,
+                         session_vocabulary, vocabulary_problems)
 from .codebook import (BLOCK_COLUMNS, CODER_COLUMNS, CODER_FILE_PREFIX,
                        TRIAL_COLUMNS, VOICE_DEVICE, VOICE_RESPONSE, VOICE_TRIAL_COLUMN_NAMES,
                        Column)
@@ -60,7 +64,8 @@ class SkippedFile:
 class LoadedData:
     """``trials``: one row per trial of every accepted file, codebook columns with their
     types (ints int64, floats float64 — ``rt_ms`` in ms, NaN on timeouts), plus
-    ``speed_actual_kmh`` (NaN without a blocks file) and ``source_file``; sorted by
+    ``speed_actual_kmh`` (NaN without a blocks file), ``language`` (the session config's
+    ``experiment.language``, '' without a config) and ``source_file``; sorted by
     participant, session, trial_in_session. Voice trials a coder coded carry the coder's
     codes (``rt_source`` voice-corrected). ``voice``: per session with voice trials, how
     they were scored (:class:`analysis.coding.VoiceCoding`), in file order."""
@@ -347,12 +352,19 @@ def load_trials(data_dir: Path, skip_bad: bool = False, progress: bool | None = 
                 block_errors[i] = f"{bpaths[i]}: cannot read ({e.strerror})"
             except DataError as e:
                 block_errors[i] = str(e)
+    vocab = _vocabularies(paths, errors, notes)
     for i in errors:
         parts[i] = []
     t, bad = _validate(parts, wheres, TRIAL_COLUMNS)
     errors.update({f: m for f, m in bad.items() if f not in errors})
     rule_bad = _rule_problems(t, wheres)
     errors.update({f: m for f, m in rule_bad.items() if f not in errors})
+    vocab_bad = vocabulary_problems(t[~t["_file"].isin(list(errors))], vocab, wheres)
+    errors.update({f: m for f, m in vocab_bad.items() if f not in errors})
+    t["language"] = np.asarray([vocab[i].language if i in vocab else "" for i in
+                                range(len(paths))], dtype=object)[t["_file"].to_numpy()] \
+        if len(t) else pd.Series([], dtype=object)
+    t["language"] = t["language"].astype("str")
     t = t[~t["_file"].isin(list(errors))]
     dup_bad = _duplicate_problems(t, wheres, ["participant", "session", "trial_in_session"],
                                   "trial")
@@ -407,6 +419,28 @@ def load_trials(data_dir: Path, skip_bad: bool = False, progress: bool | None = 
               .sort_values(SORT_KEYS, kind="stable").reset_index(drop=True))
     return LoadedData(data_dir=data_dir, trials=trials, files=files, skipped=skipped,
                       notes=notes, voice=voice)
+
+
+def _vocabularies(paths: list[Path], errors: dict[int, str], notes: list[str]
+                  ) -> dict[int, Vocabulary]:
+    """Per trial-file index, the vocabulary of its session's saved config (files whose
+    config cannot be read go into ``errors``; sessions without a config get a note)."""
+    vocab: dict[int, Vocabulary] = {}
+    missing = 0
+    for i, p in enumerate(paths):
+        try:
+            v = session_vocabulary(config_path(p, TRIALS_SUFFIX))
+        except VocabularyError as e:
+            errors.setdefault(i, str(e))
+            continue
+        if v is None:
+            missing += 1
+        else:
+            vocab[i] = v
+    if missing:
+        notes.append(f"{missing} session(s) without a saved *{CONFIG_SUFFIX}: their condition, "
+                     f"ink and congruency values were not checked against a config")
+    return vocab
 
 
 def _apply_coder_files(t: pd.DataFrame, paths: list[Path], rel: list[str], wheres: list[str],

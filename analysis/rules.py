@@ -136,7 +136,7 @@ class Outliers:
                           ("median", "1.4826 × MAD"))
         text = {"upper": f"RT > {centre} + {self.k:g} × {spread}",
                 "lower": f"RT < {centre} − {self.k:g} × {spread}",
-                "both": f"|RT − {centre}| > {self.k:g} × {spread}"}[self.tail]
+                "both": f"RT beyond {centre} ± {self.k:g} × {spread}"}[self.tail]
         return f"{text} (per {' × '.join(self.per) or 'all trials'})"
 
 

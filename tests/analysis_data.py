@@ -18,9 +18,10 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
-from analysis.codebook import BLOCK_COLUMN_NAMES, CODER_COLUMN_NAMES, TRIAL_COLUMN_NAMES, INKS
+from analysis.codebook import BLOCK_COLUMN_NAMES, CODER_COLUMN_NAMES, TRIAL_COLUMN_NAMES
 from analysis.simulation import RTModel
 
+INKS = ("red", "green", "blue", "yellow")
 KEYS = {"red": "d", "green": "f", "blue": "j", "yellow": "k"}
 NEUTRAL_WORDS = ("XXXX", "TABLE", "HOUSE", "CHAIR")
 
