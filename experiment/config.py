@@ -12,17 +12,21 @@ from __future__ import annotations
 import collections.abc
 import copy
 import dataclasses
+import re
 import tomllib
 import typing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
 
-from experiment.stimulus_set import StimulusSet, load_stimulus_set
+from experiment.stimulus_set import STIMULI_DIR, StimulusSet, load_stimulus_set
 
 DEFAULT_CONFIG = Path(__file__).with_name("default.toml")
 PRESETS_DIR = Path(__file__).with_name("presets")
 LOCOMOTION_CONDITIONS = ("stand", "forward", "backward", "left", "right")
+#: A condition name (a lab may name its own): lower-case letters, digits and _ ('-' joins
+#: names in condition_order).
+CONDITION_NAME = r"[a-z][a-z0-9_]*"
 RESPONSE_DEVICES = ("keyboard", "buttons", "voice")
 ACCURACY_CODES = ("correct", "wrong", "unclear")  # experimenter codes for vocal trials
 CODE_DEFAULTS = ("uncoded", "correct")
@@ -38,6 +42,7 @@ class ExperimentSection:
     data_dir: str
     language: str
     base_seed: int
+    stimuli_dir: str         # folder with colours.toml and words.toml (relative: to the project)
 
 
 @dataclass(frozen=True)
@@ -194,12 +199,20 @@ def read_toml(path: Path) -> dict[str, Any]:
         raise ConfigError(f"{path}: not valid TOML ({exc})") from None
 
 
+#: Tables to which a config may add keys: a lab's own conditions and their simulated shifts.
+OPEN_TABLES = ("conditions", "simulation.condition_shift_s")
+
+
 def merged_tables(base: dict[str, Any], overlay: Mapping[str, Any], source: str,
                   prefix: str = "") -> dict[str, Any]:
-    """``base`` with ``overlay`` laid over it key by key; a key absent from base is an error."""
+    """``base`` with ``overlay`` laid over it key by key; a key absent from base is an error,
+    except in the tables a lab extends (:data:`OPEN_TABLES`: its own conditions)."""
     out = copy.deepcopy(base)
     for key, value in overlay.items():
         dotted = f"{prefix}{key}"
+        if key not in out and prefix.rstrip(".") in OPEN_TABLES:
+            out[key] = copy.deepcopy(value)
+            continue
         if key not in out:
             allowed = ", ".join(sorted(out)) or "(none)"
             raise ConfigError(f"{source}: unknown key '{dotted}'; allowed here: {allowed}")
@@ -242,13 +255,19 @@ def config_from_tables(raw: Mapping[str, Any]) -> Config:
                   for name, table in conditions_raw.items()}
     try:
         stimuli = load_stimulus_set(sections["experiment"].language,
-                                    sections["design"].colours)
+                                    sections["design"].colours,
+                                    stimuli_folder(sections["experiment"].stimuli_dir))
     except ValueError as exc:
         raise ConfigError(str(exc)) from None
     config = Config(conditions=conditions, stimuli=stimuli, raw=copy.deepcopy(dict(raw)),
                     **sections)
     _check_ranges(config)
     return config
+
+
+def stimuli_folder(stimuli_dir: str) -> Path:
+    """``experiment.stimuli_dir`` as a path: absolute, or relative to the project folder."""
+    return STIMULI_DIR.parent / Path(stimuli_dir).expanduser()
 
 
 def _section(cls: type, table: Any, name: str) -> Any:
@@ -307,17 +326,16 @@ def _require(ok: bool, key: str, value: Any, allowed: str) -> None:
 
 def _check_ranges(c: Config) -> None:
     d, t, r, p, disp, s = c.design, c.timing, c.response, c.practice, c.display, c.simulation
-    allowed_conditions = ", ".join(LOCOMOTION_CONDITIONS)
     _require(len(d.conditions) >= 1 and len(set(d.conditions)) == len(d.conditions),
              "design.conditions", list(d.conditions), "must list each condition once")
     for name in d.conditions:
-        _require(name in LOCOMOTION_CONDITIONS, "design.conditions", name,
-                 f"unknown condition; allowed: {allowed_conditions}")
-        _require(name in c.conditions, f"conditions.{name}", None,
-                 f"missing table [conditions.{name}] for a condition in design.conditions")
+        _require(name in c.conditions, "design.conditions", name,
+                 f"unknown condition; add a table [conditions.{name}] (label, instruction, "
+                 f"treadmill_speed_kmh) or use one of {', '.join(c.conditions)}")
     for name in c.conditions:
-        _require(name in LOCOMOTION_CONDITIONS, f"conditions.{name}", name,
-                 f"unknown condition; allowed: {allowed_conditions}")
+        _require(re.fullmatch(CONDITION_NAME, name) is not None, f"conditions.{name}", name,
+                 "a condition name must be lower-case letters, digits and _ (starting with a "
+                 "letter)")
         _require(c.conditions[name].treadmill_speed_kmh >= 0, f"conditions.{name}.treadmill_speed_kmh",
                  c.conditions[name].treadmill_speed_kmh, "must be >= 0 km/h")
     _require(d.blocks_per_condition >= 1, "design.blocks_per_condition", d.blocks_per_condition,

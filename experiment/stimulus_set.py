@@ -28,10 +28,17 @@ class StimulusSet:
 def load_stimulus_set(language: str, colours: tuple[str, ...],
                       stimuli_dir: Path = STIMULI_DIR) -> StimulusSet:
     """The stimulus set for ``language`` restricted to ``colours``; ValueError names what is missing."""
-    with open(stimuli_dir / "colours.toml", "rb") as fh:
-        colour_table = tomllib.load(fh)
-    with open(stimuli_dir / "words.toml", "rb") as fh:
-        word_table = tomllib.load(fh)
+    tables = []
+    for name in ("colours.toml", "words.toml"):
+        try:
+            with open(stimuli_dir / name, "rb") as fh:
+                tables.append(tomllib.load(fh))
+        except OSError as exc:
+            raise ValueError(f"experiment.stimuli_dir = {str(stimuli_dir)!r}: cannot read "
+                             f"{name} there ({exc.strerror})") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ValueError(f"{stimuli_dir / name}: not valid TOML ({exc})") from None
+    colour_table, word_table = tables
     if language not in word_table:
         raise ValueError(f"experiment.language = {language!r}: allowed: "
                          f"{', '.join(sorted(word_table))} (stimuli/words.toml)")

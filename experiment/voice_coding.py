@@ -27,7 +27,7 @@ from typing import Iterable, Mapping, Sequence
 import numpy as np
 
 from experiment.datafile import TRIALS_SUFFIX, CsvAppender, SessionPaths, read_rows
-from experiment.stimulus_set import STIMULI_DIR
+from experiment.config import stimuli_folder
 from experiment.voice_device import AUDIO_DIR_SUFFIX, INDEX_NAME, read_wav_float
 
 CODES = ("correct", "wrong", "unclear")
@@ -617,19 +617,22 @@ def tick_times_ms(view: View, max_ticks: int = 12) -> list[float]:
 def stimulus_look(files: SessionFiles) -> tuple[dict[str, tuple[int, int, int]], tuple[int, int, int], str]:
     """(ink name -> RGB 0-255, background RGB, font) as the participant saw the words.
 
-    Inks from ``stimuli/colours.toml``; background and font from the session's saved config
+    Inks from ``colours.toml`` of the session's stimuli folder (``experiment.stimuli_dir``,
+    default ``stimuli/``); background and font from the session's saved config
     (``<stem>_config.toml``) when it is there, else black and Arial.
     """
-    with open(STIMULI_DIR / "colours.toml", "rb") as fh:
-        rgb = {name: tuple(int(v) for v in t["rgb"]) for name, t in tomllib.load(fh).items()}
-    background, font = (0, 0, 0), "Arial"
+    background, font, folder = (0, 0, 0), "Arial", ""
     try:
         with open(files.config, "rb") as fh:
-            display = tomllib.load(fh).get("display", {})
+            saved = tomllib.load(fh)
+        folder = str(saved.get("experiment", {}).get("stimuli_dir", ""))
+        display = saved.get("display", {})
         background = tuple(int(v) for v in display.get("background", background))
         font = str(display.get("font", font))
-    except (OSError, tomllib.TOMLDecodeError, TypeError, ValueError):
+    except (OSError, tomllib.TOMLDecodeError, TypeError, ValueError, AttributeError):
         pass
+    with open(stimuli_folder(folder or "stimuli") / "colours.toml", "rb") as fh:
+        rgb = {name: tuple(int(v) for v in t["rgb"]) for name, t in tomllib.load(fh).items()}
     return rgb, background, font
 
 
