@@ -199,8 +199,10 @@ def read_toml(path: Path) -> dict[str, Any]:
         raise ConfigError(f"{path}: not valid TOML ({exc})") from None
 
 
-#: Tables to which a config may add keys: a lab's own conditions and their simulated shifts.
-OPEN_TABLES = ("conditions", "simulation.condition_shift_s")
+#: Tables to which a config may add keys: a lab's own conditions and their simulated shifts,
+#: and the response of a colour the lab added (stimuli_dir).
+OPEN_TABLES = ("conditions", "simulation.condition_shift_s", "response.keys",
+               "response.buttons")
 
 
 def merged_tables(base: dict[str, Any], overlay: Mapping[str, Any], source: str,

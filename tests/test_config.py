@@ -52,7 +52,7 @@ def test_overlay_changes_only_given_keys(tmp_path):
     ({"response": {"buttons": {"red": 0, "green": 0, "blue": 1, "yellow": 2}}}, "response.buttons = [0, 0, 1, 2]: each colour needs its own button"),
     ({"response": {"buttons": {"red": -1}}}, "response.buttons.red = -1: must be a button number from 0 to 255"),
     ({"response": {"buttons": {"red": "A"}}}, "response.buttons.red = 'A': must be a whole number"),
-    ({"response": {"buttons": {"purple": 4}}}, "unknown key 'response.buttons.purple'"),
+    ({"response": {"buttons": {"purple": 4}}}, "response.buttons = ['blue', 'green', 'purple', 'red', 'yellow']: must map exactly the colours in design.colours (red, green, blue, yellow)"),
     ({"response": {"joystick": -1}}, "response.joystick = -1: must be >= 0 (0 = the first joystick)"),
     ({"practice": {"condition": "swim"}}, "practice.condition = 'swim': allowed: "),
     ({"practice": {"accuracy_criterion": 80}}, "practice.accuracy_criterion = 80.0: must be in [0, 1]"),
