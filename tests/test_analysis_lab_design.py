@@ -101,6 +101,7 @@ mu_s = 0.36
 tau_s = 0.08
 error_rate = 0.1
 [simulation.condition_shift_s]
+slow_walk = 0.0
 dual_walk = 0.06
 """
 PLAN = """\
@@ -168,7 +169,7 @@ def test_the_analysis_reads_and_analyses_the_lab_design(lab_sessions, tmp_path):
     assert list(desc.index)[0] == first and set(desc.index) == {"slow_walk", "dual_walk"}
     for cond, rows in inc.groupby("condition"):
         assert desc.at[cond, "n_trials"] == len(rows)
-        assert desc.at[cond, "mean_rt_ms"] == pytest.approx(rows["rt_ms"].mean(), abs=1e-9)
+        assert desc.at[cond, "mean_rt_ms"] == pytest.approx(rows["rt_ms"].mean(), abs=1e-6)
     ex = pd.read_csv(out / "tables" / "exclusions.csv").set_index("reason")
     assert ex.at["practice trials", "trials_removed"] == int((t["is_practice"] == 1).sum())
     assert ex.at["error (wrong response)", "trials_removed"] == int(
@@ -181,4 +182,4 @@ def test_the_analysis_reads_and_analyses_the_lab_design(lab_sessions, tmp_path):
         m = v.groupby("congruency")["rt_ms"].mean()
         row = inter[(inter["condition"] == cond) &
                     (inter["comparison"] == "incongruent − neutral")].iloc[0]
-        assert row["mean_ms"] == pytest.approx(m["incongruent"] - m["neutral"], abs=1e-9)
+        assert row["mean_ms"] == pytest.approx(m["incongruent"] - m["neutral"], abs=1e-6)
