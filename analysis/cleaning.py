@@ -161,8 +161,12 @@ def with_design_columns(trials: pd.DataFrame, plan: Plan) -> pd.DataFrame:
 
 def prepare(trials: pd.DataFrame, plan: Plan) -> Prepared:
     """Apply the plan's exclusion rules (see ``analysis/plan.toml``) to ``trials``."""
+    single = "condition" not in trials.columns
     trials = with_design_columns(trials, plan)
     conditions, reference, ref_note = choose_conditions(trials, plan)
+    if single:
+        ref_note = (f"The data have no condition factor: one condition, "
+                    f"{SINGLE_CONDITION!r}.")
     all_t = trials.copy()
     all_t["condition"] = all_t["condition"].astype(
         pd.CategoricalDtype(list(conditions), ordered=True))

@@ -77,8 +77,9 @@ def rt_sources_sentence(res: "Results") -> str:
     valid = p.test[p.test["valid"] & p.test["primary"]]
     counts = valid["rt_source"].value_counts()
     n = int(counts.sum())
-    parts = [f"{src} {int(counts[src])} ({100 * counts[src] / n:.1f}%)"
-             for src in RT_SOURCES if src in counts.index]
+    order = [s for s in RT_SOURCES if s in counts.index] + sorted(
+        s for s in counts.index if s not in RT_SOURCES)   # e.g. 'imported' (--columns)
+    parts = [f"{src} {int(counts[src])} ({100 * counts[src] / n:.1f}%)" for src in order]
     return (f"RT sources of the {n} trials in the primary RT analysis: " + ", ".join(parts)
             + "." if n else "No trial is in the primary RT analysis.")
 
