@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .validation import type_name as _type_name
+
 REQUIRED_ROLES = ("participant", "rt", "accuracy")
 OPTIONAL_ROLES = ("session", "block", "trial", "practice")
 RT_UNITS = {"ms": 1.0, "s": 1000.0}
@@ -59,11 +61,6 @@ class Mapping:
     require: tuple[str, ...] = ()
     path: str = ""
     source: str = field(default="", repr=False)
-
-
-def _type_name(v: Any) -> str:
-    return {bool: "a boolean", int: "an integer", float: "a number", str: "a string",
-            list: "an array", dict: "a table"}.get(type(v), type(v).__name__)
 
 
 def _strings(key: str, v: Any, allow_empty: bool = True) -> tuple[str, ...]:

@@ -6,7 +6,6 @@ Every key is optional in a user's plan (missing keys take the defaults of
 """
 from __future__ import annotations
 
-import math
 import re
 import tomllib
 from dataclasses import dataclass, fields, replace
@@ -17,6 +16,7 @@ from .codebook import CODER_ID_PATTERN
 from .design import DesignError, DesignPlan, NamedContrast, design_plan_from_table, \
     named_contrasts_from_list
 from .rules import Rule, RuleError, rules_from_list
+from .validation import checked_number, type_name as _type_name
 
 DEFAULT_PLAN_PATH = Path(__file__).with_name("plan.toml")
 TRIM_METHODS = ("none", "fixed", "sd", "mad")
@@ -106,24 +106,9 @@ _TABLES = {"conditions": ConditionsPlan, "trials": TrialsPlan, "trimming": Trimm
 SHORTHAND_KEYS = (("trials", "min_rt_ms"), ("trimming", None), ("participants", None))
 
 
-def _type_name(v: Any) -> str:
-    return {bool: "a boolean", int: "an integer", float: "a number", str: "a string",
-            list: "an array", dict: "a table"}.get(type(v), type(v).__name__)
-
-
 def _number(key: str, v: Any, lo: float | None = None, hi: float | None = None,
             integer: bool = False, lo_open: bool = False) -> float:
-    want = "an integer" if integer else "a number"
-    if isinstance(v, bool) or not isinstance(v, (int, float)) or (integer and not isinstance(v, int)):
-        raise PlanError(f"plan key {key} = {v!r} is {_type_name(v)}; it must be {want}")
-    if not math.isfinite(v):
-        raise PlanError(f"plan key {key} = {v!r} is not a finite number; it must be {want}")
-    if (lo is not None and (v <= lo if lo_open else v < lo)) or (hi is not None and v > hi):
-        rng = f"{'>' if lo_open else '≥'} {lo:g}" if lo is not None else ""
-        if hi is not None:
-            rng = f"between {lo:g} and {hi:g}" if lo is not None else f"≤ {hi:g}"
-        raise PlanError(f"plan key {key} = {v!r} is out of range; it must be {rng}")
-    return v
+    return checked_number(key, v, PlanError, lo, hi, integer, lo_open)
 
 
 def _choice_list(key: str, values, allowed, allow_empty: bool) -> list:

@@ -9,9 +9,10 @@ the exclusions table.
 """
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass, fields
+from dataclasses import MISSING, dataclass, fields
 from typing import Any, ClassVar
+
+from .validation import checked_number, type_name as _type_name
 
 TAILS = ("upper", "lower", "both")
 MAD_SCALE = 1.4826  # MAD × 1.4826 estimates the SD of a normal distribution
@@ -180,22 +181,8 @@ RULE_CLASSES: dict[str, type] = {
     "mad": Outliers, "first_trials": FirstTrials, "after_error": AfterError}
 
 
-def _type_name(v: Any) -> str:
-    return {bool: "a boolean", int: "an integer", float: "a number", str: "a string",
-            list: "an array", dict: "a table"}.get(type(v), type(v).__name__)
-
-
 def _finite(key: str, v: Any, lo: float, integer: bool = False, lo_open: bool = False) -> float:
-    if isinstance(v, bool) or not isinstance(v, (int, float)) or (integer and not isinstance(v, int)):
-        raise RuleError(f"plan key {key} = {v!r} is {_type_name(v)}; it must be "
-                        f"{'an integer' if integer else 'a number'}")
-    if not math.isfinite(v):
-        raise RuleError(f"plan key {key} = {v!r} is not a finite number; give a number "
-                        f"{'>' if lo_open else '≥'} {lo:g}")
-    if v < lo or (lo_open and v == lo):
-        raise RuleError(f"plan key {key} = {v!r} is out of range; it must be "
-                        f"{'>' if lo_open else '≥'} {lo:g}")
-    return v
+    return checked_number(key, v, RuleError, lo=lo, integer=integer, lo_open=lo_open)
 
 
 def _text(key: str, v: Any, allow_empty: bool = False) -> str:
@@ -237,8 +224,7 @@ def rule_from_table(key: str, t: Any) -> Rule:
         if k not in allowed:
             raise RuleError(f"plan key {key}.{k} is unknown; rule {kind!r} allows "
                             f"{', '.join(allowed)}")
-    required = [f.name for f in fields(cls) if f.name != "method"
-                and f.default is f.default_factory]  # dataclasses.MISSING for both
+    required = [f.name for f in fields(cls) if f.name != "method" and f.default is MISSING]
     for k in required:
         if k not in t:
             raise RuleError(f"plan key {key}.{k} is missing; rule {kind!r} needs it")

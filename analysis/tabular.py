@@ -16,7 +16,6 @@ row, column and value.
 """
 from __future__ import annotations
 
-import csv
 import io
 import re
 from pathlib import Path
@@ -69,7 +68,7 @@ def read_table(path: Path, mapping: Mapping) -> tuple[pd.DataFrame, bytes]:
     sep = _delimiter(path, text, mapping)
     try:
         df = pd.read_csv(io.StringIO(text), sep=sep, dtype=str, keep_default_na=False,
-                         quoting=csv.QUOTE_MINIMAL, skip_blank_lines=True)
+                         skip_blank_lines=True)
     except (pd.errors.ParserError, ValueError) as e:
         raise DataError(f"{path}: not a {'tab' if sep == chr(9) else repr(sep)}-separated "
                         f"table ({str(e).splitlines()[0]})") from None
@@ -124,8 +123,9 @@ def _mapped(df: pd.DataFrame, src: Source, path: Path, default: dict | None = No
 def _numbers(df: pd.DataFrame, src: Source, path: Path, empty_ok: bool) -> pd.Series:
     cells = _cells(df, src, path)
     num = pd.to_numeric(cells.where(cells != ""), errors="coerce")
-    _fail(path, df, (cells != "") & ~np.isfinite(num.fillna(0)) | (cells != "") & num.isna(),
-          src, "is not a number", cells)
+    given = cells != ""
+    _fail(path, df, given & (num.isna() | ~np.isfinite(num.fillna(0))), src, "is not a number",
+          cells)
     if not empty_ok:
         _fail(path, df, cells == "", src, "is empty", cells)
     return num.astype("float64")
