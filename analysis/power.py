@@ -60,7 +60,7 @@ from typing import Callable, Sequence
 import numpy as np
 import pandas as pd
 
-from analysis.cleaning import prepare, trim_rule_text
+from analysis.cleaning import plan_rules, prepare, trim_text
 from analysis.plan import Plan, PlanError, load_plan
 from analysis.simulation import RTModel
 
@@ -386,9 +386,11 @@ def settings_from_args(args: argparse.Namespace) -> tuple[Scenario, list[Cell], 
                 "model_s": {k: v for k, v in dataclasses.asdict(model).items()},
                 "contrast": "-".join(PRIMARY),
                 "plan": str(args.plan) if args.plan else "analysis/plan.toml (default)",
-                "valid_trial_rule": trim_rule_text(plan.trimming),
+                "valid_trial_rule": trim_text(plan, plan_rules(plan)),
                 "min_rt_ms": plan.trials.min_rt_ms,
                 "participant_rules": dataclasses.asdict(plan.participants)}
+    if plan.exclusions.rules:   # the plan's own rule list replaces the three above
+        settings["exclusion_rules"] = [r.describe() for r in plan_rules(plan)]
     return scenario, cells, settings
 
 
