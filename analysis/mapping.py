@@ -23,7 +23,9 @@ RT_UNITS = {"ms": 1.0, "s": 1000.0}
 DELIMITERS = {"auto": None, ",": ",", ";": ";", "tab": "\t", "\\t": "\t", "\t": "\t"}
 #: Names the analysis gives its own columns; a factor may not take one of them.
 RESERVED = ("participant", "session", "block", "trial_in_block", "trial_in_session",
-            "is_practice", "rt_ms", "correct", "timeout", "source_file")
+            "is_practice", "rt_ms", "correct", "timeout", "source_file", "condition_order",
+            "block_in_condition", "simulated", "rt_source", "response_device",
+            "accuracy_code", "speed_actual_kmh", "primary", "valid", "rt_ok")
 #: Accuracy cells understood without a ``values`` table.
 DEFAULT_ACCURACY = {"1": 1, "0": 0, "1.0": 1, "0.0": 0, "true": 1, "false": 0, "True": 1,
                     "False": 0, "TRUE": 1, "FALSE": 0}
