@@ -36,7 +36,8 @@ def write_dataset(root: Path, n_participants: int = 6, conditions: Sequence[str]
         practice_trials: int = 6, seed: int = 1, model: RTModel | None = None,
         window_s: float = 2.5, simulated: int = 1, with_blocks: bool = True,
         prefix: str = "SIM", condition_sd_s: float = 0.0, device: str = "keyboard",
-        unclear_rate: float = 0.0, uncoded_rate: float = 0.0) -> list[Path]:
+        unclear_rate: float = 0.0, uncoded_rate: float = 0.0, with_config: bool = True
+        ) -> list[Path]:
     """Write ``n_participants`` sessions; returns the trial-file paths.
 
     ``congruency_mix``: proportions of test trials per congruency (default all incongruent).
@@ -45,7 +46,8 @@ def write_dataset(root: Path, n_participants: int = 6, conditions: Sequence[str]
     SD (s) of participant × condition shifts (random condition slopes).
     ``device``: 'keyboard' or 'voice'. Voice trials: the experimenter codes a response
     correct or wrong, except that a share ``unclear_rate`` is coded unclear and
-    ``uncoded_rate`` left uncoded; a trial without speech is uncoded.
+    ``uncoded_rate`` left uncoded; a trial without speech is uncoded. ``with_config``: write
+    the session's ``_config.toml`` (the keys the analysis reads its vocabulary from).
     """
     assert device in ("keyboard", "voice"), device
     model = model or RTModel()
@@ -146,6 +148,8 @@ def write_dataset(root: Path, n_participants: int = 6, conditions: Sequence[str]
         _write_csv(path, TRIAL_COLUMN_NAMES, trials)
         if with_blocks:
             _write_csv(folder / f"{stem}_blocks.csv", BLOCK_COLUMN_NAMES, blocks)
+        if with_config:
+            _write_config(folder / f"{stem}_config.toml", conditions, mix)
         out.append(path)
     return out
 
@@ -183,6 +187,17 @@ def write_coder_file(trials_path: Path, coder: str, rows: Sequence[Mapping]) -> 
     path = folder / f"coding_{coder}.csv"
     _write_csv(path, CODER_COLUMN_NAMES, list(rows))
     return path
+
+
+def _write_config(path: Path, conditions: Sequence[str], mix: Mapping[str, float]) -> None:
+    """The config keys a session saves that the analysis reads (data/README.md)."""
+    names = ", ".join(f'"{c}"' for c in conditions)
+    inks = ", ".join(f'"{c}"' for c in INKS)
+    path.write_text(f'[experiment]\nname = "stroop-walk"\nlanguage = "en"\n\n[design]\n'
+                    f'conditions = [{names}]\ncolours = [{inks}]\n'
+                    f'proportion_congruent = {float(mix.get("congruent", 0.0))}\n'
+                    f'proportion_neutral = {float(mix.get("neutral", 0.0))}\n\n'
+                    f'[practice]\ncondition = "{conditions[0]}"\n', encoding="utf-8")
 
 
 def _write_csv(path: Path, columns: Sequence[str], rows: list[dict]) -> None:

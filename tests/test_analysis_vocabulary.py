@@ -58,7 +58,7 @@ def write_config(path: Path, conditions=("seated", "jog", "backward"), colours=(
 def lab_data(tmp_path):
     root = tmp_path / "data"
     paths = write_dataset(root, n_participants=2, trials_per_block=8, blocks_per_condition=1,
-                          practice_trials=2, seed=4,
+                          practice_trials=2, seed=4, with_config=False,
                           congruency_mix={"incongruent": 0.5, "congruent": 0.5})
     for p in paths:
         relabel(p, RENAME, INK)
