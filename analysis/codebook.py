@@ -3,8 +3,9 @@
 Trial file, block file, and the coder file that the voice-coding tool writes into a
 session's audio folder. The analysis never imports ``experiment``, so the codebook is
 restated here as data; ``tests/test_analysis_codebook.py`` checks the trial and block
-columns against ``experiment/records.py``. Conditions, inks and congruency levels are not
-listed here: they come from each session's saved config (:mod:`analysis.vocabulary`).
+columns against ``experiment/records.py``. Conditions and inks are not listed here: they
+come from each session's saved config (:mod:`analysis.vocabulary`), which also says which of
+the experiment's three congruency levels a session holds.
 """
 from __future__ import annotations
 
@@ -12,6 +13,9 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+#: The experiment's congruency levels (its trial generator knows only these; which of them a
+#: session holds comes from its config).
+CONGRUENCY = ("congruent", "incongruent", "neutral")
 RT_SOURCES = ("keyboard", "button", "voice-detected", "voice-corrected")
 RESPONSE_DEVICES = ("keyboard", "buttons", "voice")
 #: ``accuracy_code``: ``auto`` for keyboard and button trials (response compared with
@@ -63,8 +67,9 @@ TRIAL_COLUMNS: tuple[Column, ...] = (
     Column("word", "str", "the word shown"),
     Column("word_colour", "str", "colour name, empty for neutral words", empty_ok=True),
     Column("ink", "str", "ink colour (design.colours of the session's config)"),
-    Column("congruency", "str", "congruency"),
-    Column("prev_congruency", "str", "congruency of trial n−1 or empty", empty_ok=True),
+    Column("congruency", "str", "congruency", allowed=CONGRUENCY),
+    Column("prev_congruency", "str", "congruency of trial n−1 or empty",
+           allowed=CONGRUENCY, empty_ok=True),
     Column("correct_response", "str", "key name, buttonN, or for voice the ink name"),
     Column("response", "str", "key name, buttonN or voice, empty if none", empty_ok=True),
     Column("rt_ms", "float", "milliseconds > 0, empty if no response", minimum=0,
