@@ -247,17 +247,11 @@ def run(data_dir: Path, out_dir: Path, plan: Plan, skip_bad: bool = False,
                          "onsets that have both; speech_added / speech_removed: the coder "
                          "found speech the voice key did not / found none where it did.",
                     in_report=len(vc) <= 60))
-            tq = timing_qa_table(loaded.trials, loaded.data_dir)
-            tables.append(Table(
-                "timing_qa", "Display timing per session",
-                "Per session (test trials): the refresh rate the session measured, frames "
-                "PsychoPy counted as dropped, the share of word onsets on their planned frame "
-                "(fixation flip + fixation duration, within half a frame) and, where the "
-                "session saved its frame intervals, the longest interval and the worst "
-                "block's share of dropped frames.", tq,
-                note="On a virtual display (no vertical blank) these figures say nothing "
-                     "about a real monitor.", in_report=len(tq) <= 60))
-            res.sentences["timing_qa"] = timing_qa_sentence(tq)
+            if mapping is not None:   # another lab's table: no frame timing recorded
+                res.sentences["timing_qa"] = ("The data were read through a column mapping; "
+                                              "they carry no display timing to check.")
+            else:
+                _timing_qa(res, tables)
             tables.append(Table("descriptives", "Descriptives by condition",
                                 f"Correct {pc} trials: participant-mean RT (mean, SD across "
                                 f"participants, mean of participant medians) with Cousineau–"
@@ -438,6 +432,21 @@ def run(data_dir: Path, out_dir: Path, plan: Plan, skip_bad: bool = False,
     write_cleaned_trials(test, plan, out_dir / CLEANED_TRIALS)
     write_report(res, command=command)
     return res
+
+
+def _timing_qa(res: Results, tables: list[Table]) -> None:
+    """The display-timing table and sentence of stroop-walk sessions."""
+    tq = timing_qa_table(res.loaded.trials, res.loaded.data_dir)
+    tables.append(Table(
+        "timing_qa", "Display timing per session",
+        "Per session (test trials): the refresh rate the session measured, frames "
+        "PsychoPy counted as dropped, the share of word onsets on their planned frame "
+        "(fixation flip + fixation duration, within half a frame) and, where the "
+        "session saved its frame intervals, the longest interval and the worst "
+        "block's share of dropped frames.", tq,
+        note="On a virtual display (no vertical blank) these figures say nothing "
+             "about a real monitor.", in_report=len(tq) <= 60))
+    res.sentences["timing_qa"] = timing_qa_sentence(tq)
 
 
 def voice_coding_table(loaded: LoadedData) -> pd.DataFrame:
