@@ -11,6 +11,12 @@ Pure numpy. What a head-worn microphone picks up on a treadmill, reduced to four
 * breathing: bursts of band-limited noise (300-3000 Hz, with two broad resonances),
   0.25-0.8 s long, every 1.5-4 s.
 
+Optional, off by default (:func:`machine_condition` switches them on): machine noise in the
+speech band -- a belt slap (the belt seam striking the deck, a broadband 0.5-5 kHz crack
+once per belt revolution) and a motor whine at 250-1200 Hz whose pitch sags under each
+step's load. The bench also uses :func:`inhalation` (an audible breath placed right before
+a word) and :func:`clip` (an input stage driven past full scale).
+
 The stationary properties of one participant x walking condition (hum, whine, cadence,
 levels) are a :class:`WalkingCondition`; a recording is one random realisation of it, so a
 calibration recording and a trial recording of the same condition share the condition and
@@ -18,7 +24,7 @@ differ in the seed. All levels are in dB relative to the RMS of the belt noise.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -46,6 +52,11 @@ class WalkingCondition:
     breath_interval_s: tuple[float, float] = (1.5, 4.0)
     breath_duration_s: tuple[float, float] = (0.25, 0.8)
     belt_am_depth: float = 0.2          # belt level modulation by step load (fraction)
+    slap_db: float | None = None        # belt slap (RMS over its 10 ms); None: no slap
+    slap_period_s: float = 2.0          # one belt revolution
+    speech_whine_hz: float | None = None  # motor whine in the speech band; None: none
+    speech_whine_db: float = -12.0
+    whine_sag: float = 0.02             # whine pitch drop at full step load (fraction)
 
 
 def random_condition(seed: int) -> WalkingCondition:
@@ -63,6 +74,19 @@ def random_condition(seed: int) -> WalkingCondition:
         breath_db=float(rng.uniform(-6.0, 0.0)),
         belt_am_depth=float(rng.uniform(0.05, 0.3)),
     )
+
+
+def machine_condition(seed: int) -> WalkingCondition:
+    """:func:`random_condition` (same seed) plus belt slap and a load-dependent motor whine
+    in the speech band (250-1200 Hz, -15 to -6 dB re belt; slap +0 to +10 dB re belt once
+    per 1.5-3 s revolution)."""
+    base = random_condition(seed)
+    rng = np.random.default_rng([seed, 1])
+    return replace(base, slap_db=float(rng.uniform(0.0, 10.0)),
+                   slap_period_s=float(rng.uniform(1.5, 3.0)),
+                   speech_whine_hz=float(rng.uniform(250.0, 1200.0)),
+                   speech_whine_db=float(rng.uniform(-15.0, -6.0)),
+                   whine_sag=float(rng.uniform(0.005, 0.03)))
 
 
 def _shaped_noise(rng: np.random.Generator, n: int, rate_hz: int, gain_of_freq) -> np.ndarray:
@@ -125,21 +149,54 @@ def _footsteps(rng, n, rate_hz, cond: WalkingCondition):
     return out, load
 
 
+def _breath_burst(rng, m: int, rate_hz: int) -> np.ndarray:
+    """One breath of ``m`` samples: noise in 300-3000 Hz with two random broad resonances,
+    a rise-and-fall envelope; RMS 1 over the burst."""
+    f1, f2 = rng.uniform(400, 900), rng.uniform(1200, 2600)
+
+    def gain(f):
+        band = 1.0 / (1.0 + (300.0 / np.maximum(f, 1.0)) ** 4) / (1.0 + (f / 3000.0) ** 4)
+        res = 1.0 + 2.0 * np.exp(-((f - f1) / 250.0) ** 2) + 1.5 * np.exp(-((f - f2) / 400.0) ** 2)
+        return np.sqrt(band) * res
+    burst = _shaped_noise(rng, m, rate_hz, gain)
+    env = np.sin(np.pi * np.arange(m) / m) ** 1.5
+    burst *= env / np.sqrt(np.mean(env ** 2))
+    return burst
+
+
+def _machine(rng, n, rate_hz, cond: WalkingCondition, load: np.ndarray) -> np.ndarray:
+    """Belt slap and speech-band motor whine (see :class:`WalkingCondition`), in belt units."""
+    out = np.zeros(n)
+    if cond.speech_whine_hz is not None:
+        t = np.arange(n) / rate_hz
+        f0 = cond.speech_whine_hz * (1.0 - cond.whine_sag * load
+                                     + 0.003 * np.sin(2 * np.pi * 0.3 * t + rng.uniform(0, 6.3)))
+        phase = 2 * np.pi * np.cumsum(f0) / rate_hz
+        whine = sum(0.5 ** k * np.sin((k + 1) * phase + rng.uniform(0, 2 * np.pi)) for k in range(3))
+        out += whine / np.sqrt(np.mean(whine ** 2)) * 10 ** (cond.speech_whine_db / 20)
+    if cond.slap_db is not None:
+        m = int(0.010 * rate_hz)
+
+        def crack(f):
+            return 1.0 / (1.0 + (500.0 / np.maximum(f, 1.0)) ** 4) / (1.0 + (f / 5000.0) ** 4)
+        t = rng.uniform(0.0, cond.slap_period_s)
+        while t < n / rate_hz:
+            start = int(round(t * rate_hz))
+            burst = _shaped_noise(rng, m, rate_hz, crack) * np.exp(-np.arange(m) / (0.002 * rate_hz))
+            burst /= np.sqrt(np.mean(burst ** 2)) + 1e-30
+            hi = min(start + m, n)
+            out[start:hi] += 10 ** ((cond.slap_db + rng.normal(0, 1.0)) / 20) * burst[: hi - start]
+            t += cond.slap_period_s * (1.0 + 0.01 * rng.standard_normal())
+    return out
+
+
 def _breaths(rng, n, rate_hz, cond: WalkingCondition):
     out = np.zeros(n)
     t = rng.uniform(-cond.breath_interval_s[1], 0.0)
     while t < n / rate_hz:
         dur = rng.uniform(*cond.breath_duration_s)
         m = int(dur * rate_hz)
-        f1, f2 = rng.uniform(400, 900), rng.uniform(1200, 2600)
-
-        def gain(f, f1=f1, f2=f2):
-            band = 1.0 / (1.0 + (300.0 / np.maximum(f, 1.0)) ** 4) / (1.0 + (f / 3000.0) ** 4)
-            res = 1.0 + 2.0 * np.exp(-((f - f1) / 250.0) ** 2) + 1.5 * np.exp(-((f - f2) / 400.0) ** 2)
-            return np.sqrt(band) * res
-        burst = _shaped_noise(rng, m, rate_hz, gain)
-        env = np.sin(np.pi * np.arange(m) / m) ** 1.5
-        burst *= env / np.sqrt(np.mean(env ** 2))
+        burst = _breath_burst(rng, m, rate_hz)
         level = 10 ** ((cond.breath_db + rng.normal(0, 2.0)) / 20)
         start = int(round(t * rate_hz))
         lo, hi = max(start, 0), min(start + m, n)
@@ -163,7 +220,9 @@ def walking_noise_parts(duration_s: float, rate_hz: int, seed: int,
     hum = _tone(rng, n, rate_hz, condition.hum_hz, 6, 0.004) * 10 ** (condition.hum_db / 20)
     whine = _tone(rng, n, rate_hz, condition.whine_hz, 1, 0.002) * 10 ** (condition.whine_db / 20)
     breaths = _breaths(rng, n, rate_hz, condition)
-    return {"belt": 0.01 * belt, "motor": 0.01 * (hum + whine), "steps": 0.01 * steps,
+    # its own stream, so that the other parts do not change when machine noise is switched on
+    machine = _machine(np.random.default_rng([seed, 2]), n, rate_hz, condition, load)
+    return {"belt": 0.01 * belt, "motor": 0.01 * (hum + whine + machine), "steps": 0.01 * steps,
             "breaths": 0.01 * breaths}
 
 
@@ -177,6 +236,24 @@ def walking_noise(duration_s: float, rate_hz: int, seed: int,
     """
     parts = walking_noise_parts(duration_s, rate_hz, seed, condition)
     return parts["belt"] + parts["motor"] + parts["steps"] + parts["breaths"]
+
+
+def inhalation(duration_s: float, rate_hz: int, seed: int) -> np.ndarray:
+    """An audible breath of ``duration_s`` s: float64, shape (round(duration_s * rate_hz),),
+    RMS 1 over the whole burst (scale it to the level wanted). Same sound as the breaths of
+    :func:`walking_noise`."""
+    if duration_s <= 0 or rate_hz < 8000:
+        raise ValueError(f"inhalation: duration_s={duration_s!r} must be > 0 and "
+                         f"rate_hz={rate_hz!r} at least 8000")
+    return _breath_burst(np.random.default_rng(seed), int(round(duration_s * rate_hz)), rate_hz)
+
+
+def clip(x: np.ndarray, full_scale: float) -> np.ndarray:
+    """``x`` as an input stage with full scale ``full_scale`` records it: samples beyond
+    +-full_scale are flattened to it (hard clipping). Returns a new float64 array."""
+    if not full_scale > 0:
+        raise ValueError(f"clip: full_scale={full_scale!r} must be > 0")
+    return np.clip(np.asarray(x, dtype=float), -full_scale, full_scale)
 
 
 def active_rms(speech: np.ndarray) -> float:
