@@ -102,6 +102,8 @@ class VoiceKeyParams:
     voiced_noise_factor: float = 3.0
     voiced_run_s: float = 0.040
     voiced_fill: float = 0.8
+    voiced_min_peak: float = 2.0
+    voiced_rel_peak: float = 0.1
     n_bands: int = 11
     smooth_s: float = 0.004
     background_percentile: float = 20.0
@@ -121,6 +123,11 @@ class VoiceKeyParams:
     track_lag_tol: float = 0.12
     track_gap: int = 1
     lpc_order: int = 24
+    broad_backoff: bool = True
+    broad_drift: float = 1.5
+    broad_gap_s: float = 0.015
+    broad_gap_z: float = 1.0
+    broad_min_gain: float = 10.0
     edge_z: float | None = 4.0
     edge_bands: int = 2
     edge_sum: float | None = 20.0
@@ -146,7 +153,9 @@ class NoiseModel:
     fine_psd) and its spread ((84th - 16th percentile) / 2), shapes (n_bands,);
     ``whitener``: the noise's LPC inverse filter, shape (lpc_order + 1,);
     ``mean_square``: the recording's mean squared sample (its power, in the audio's units
-    squared), the reference of :attr:`OnsetResult.snr_db`.
+    squared), the reference of :attr:`OnsetResult.snr_db`. ``broad_median``/``broad_scale``:
+    median and spread ((84th - 16th percentile) / 2) of the noise's broadband evidence (the
+    mean over bands of the clipped, smoothed band z-scores; :func:`_broadband`).
     """
     rate_hz: int
     duration_s: float
@@ -158,6 +167,8 @@ class NoiseModel:
     band_scale_db: np.ndarray
     whitener: np.ndarray
     mean_square: float
+    broad_median: float
+    broad_scale: float
     params: VoiceKeyParams = field(default_factory=VoiceKeyParams)
 
     def voiced_threshold(self) -> float:
@@ -307,6 +318,39 @@ def _band_levels(x: np.ndarray, rate_hz: int, psd: np.ndarray | None, params: Vo
     return t, bands, psd
 
 
+def _z_scores(bands: np.ndarray, background: np.ndarray, scale: np.ndarray,
+              params: VoiceKeyParams) -> np.ndarray:
+    """Band levels (dB, shape (n, n_bands)) as z-scores above ``background`` in units of
+    ``scale`` (both shape (n_bands,)), clipped to ``z_clip`` and smoothed over ``z_smooth_s``."""
+    z = np.clip((bands - background) / scale, *params.z_clip)
+    smooth = max(1, int(round(params.z_smooth_s / FINE_HOP_S)))
+    return uniform_filter1d(z, smooth, axis=0, mode="nearest") if smooth > 1 and len(z) else z
+
+
+def _broadband(z: np.ndarray) -> np.ndarray:
+    """Broadband evidence per frame: the mean of the band z-scores, shape (n,). A faint
+    first sound (a fricative, a weak burst) raises many bands a little; their mean stands
+    out of the noise where no single band does."""
+    return z.mean(axis=1) if z.shape[1] else np.zeros(len(z))
+
+
+def _broad_start(e: np.ndarray, j: int, lim: int, drift: float, gap: int, gap_z: float,
+                 min_gain: float) -> int:
+    """Start of the sound that ends at frame ``j``, from broadband evidence ``e`` (noise
+    units): the frame k in [lim, j] maximising sum(e[k:j+1] - drift), searching back until
+    ``gap`` frames in a row are below ``gap_z`` (a pause: what precedes it is not the word).
+    Returns ``j`` unless the best sum exceeds ``min_gain``."""
+    total, best, best_k, quiet = 0.0, min_gain, j, 0
+    for k in range(j, lim - 1, -1):
+        total += e[k] - drift
+        quiet = quiet + 1 if e[k] < gap_z else 0
+        if quiet >= gap:
+            break
+        if total > best:
+            best, best_k = total, k
+    return best_k
+
+
 def _lpc_whitener(x: np.ndarray, order: int) -> np.ndarray:
     """LPC inverse filter [1, -a1, ..., -ap] of ``x`` (flattens the noise's spectrum)."""
     n = len(x)
@@ -332,15 +376,19 @@ def calibrate(noise: np.ndarray, rate_hz: int, params: VoiceKeyParams = VoiceKey
                      max(1, int(round(params.voiced_run_s / COARSE_HOP_S))), params.voiced_fill)
     _, bands, fine_psd = _band_levels(x, rate_hz, None, params)
     lo, hi = np.percentile(bands, [16.0, 84.0], axis=0)
+    background = np.percentile(bands, params.background_percentile, axis=0)
+    scale = np.maximum((hi - lo) / 2, 0.1)
+    broad = _broadband(_z_scores(bands, background, scale, params))
+    b_lo, b_med, b_hi = np.percentile(broad, [16.0, 50.0, 84.0])
     return NoiseModel(
         rate_hz=int(rate_hz), duration_s=len(x) / rate_hz,
         coarse_psd=coarse_psd, voice_power_ref=ref,
         voiced_noise_max=float(run.max()) if run.size else 0.0,
         fine_psd=fine_psd,
-        band_background_db=np.percentile(bands, params.background_percentile, axis=0),
-        band_scale_db=np.maximum((hi - lo) / 2, 0.1),
+        band_background_db=background, band_scale_db=scale,
         whitener=_lpc_whitener(x, params.lpc_order),
-        mean_square=float(np.mean(x * x)), params=params,
+        mean_square=float(np.mean(x * x)),
+        broad_median=float(b_med), broad_scale=float(max((b_hi - b_lo) / 2, 1e-3)), params=params,
     )
 
 
@@ -487,9 +535,27 @@ def _word_edge(z: np.ndarray, k_from: int, k_to: int,
     return int(ks[i]), int(np.argmax(rise[i]))
 
 
-def _voicing_index(run: np.ndarray, score: np.ndarray, threshold: float) -> int | None:
-    ok = np.flatnonzero((run >= threshold) & (score[: len(run)] >= threshold))
-    return int(ok[0]) if ok.size else None
+def _voicing_index(run: np.ndarray, score: np.ndarray, threshold: float,
+                   params: VoiceKeyParams) -> int | None:
+    """First coarse frame of the participant's voicing, or None.
+
+    Voiced stretches are runs of frames whose voiced-run score reaches ``threshold``. The
+    participant's is the first whose peak reaches ``voiced_min_peak`` x ``threshold`` and
+    ``voiced_rel_peak`` x the strongest stretch's peak: a voice far from the microphone (the
+    experimenter) is much weaker than the talker's own, also when it comes first.
+    """
+    above = run >= threshold
+    if not above.any():
+        return None
+    edges = np.flatnonzero(np.diff(np.r_[0, above.astype(np.int8), 0]))
+    peaks = np.maximum.reduceat(run, edges[::2]) if len(edges) else np.zeros(0)
+    need = max(params.voiced_min_peak * threshold, params.voiced_rel_peak * float(peaks.max()))
+    for a, b, peak in zip(edges[::2], edges[1::2], peaks):
+        if peak >= need:
+            ok = np.flatnonzero(score[a:b] >= threshold)
+            if ok.size:
+                return int(a + ok[0])
+    return None
 
 
 def detect_onset(samples: np.ndarray, rate_hz: int, noise: np.ndarray | NoiseModel | None = None,
@@ -511,12 +577,10 @@ def detect_onset(samples: np.ndarray, rate_hz: int, noise: np.ndarray | NoiseMod
     v_thr = model.voiced_threshold()
     t_f, bands, _ = _band_levels(x, rate_hz, model.fine_psd, params)
     voicing = np.interp(t_f, t_c, score / v_thr) if len(t_c) else np.zeros(len(t_f))
-    i_v = _voicing_index(run, score, v_thr)
+    i_v = _voicing_index(run, score, v_thr, params)
 
     def z_scores(background):
-        z = np.clip((bands - background) / model.band_scale_db, *params.z_clip)
-        smooth = max(1, int(round(params.z_smooth_s / FINE_HOP_S)))
-        return uniform_filter1d(z, smooth, axis=0, mode="nearest") if smooth > 1 and len(z) else z
+        return _z_scores(bands, background, model.band_scale_db, params)
 
     def evidence_of(z):
         return np.sort(z, axis=1)[:, -2] if z.shape[1] >= 2 else z.max(axis=1)
@@ -552,6 +616,13 @@ def detect_onset(samples: np.ndarray, rate_hz: int, noise: np.ndarray | NoiseMod
             starts.append((s, k))
     starts.sort()
     chosen, band = starts[min(params.bands_needed, len(starts)) - 1] if starts else (j, None)
+    if params.broad_backoff:
+        broad = (_broadband(z) - model.broad_median) / model.broad_scale
+        k_broad = _broad_start(broad, j, lim, params.broad_drift,
+                               max(1, int(round(params.broad_gap_s / FINE_HOP_S))),
+                               params.broad_gap_z, params.broad_min_gain)
+        if k_broad < chosen:
+            chosen, band = k_broad, None
     # a clear rise between there and the voicing marks the word: what precedes it
     # (a breath, a footstep's ring) is not speech
     raw_z = (bands - background) / model.band_scale_db
@@ -669,7 +740,7 @@ class OnsetTracker:
         tail = buf[-self._tail:]
         _, score, _, run = _coarse(tail, self.rate_hz, self.model.coarse_psd,
                                 self.model.voice_power_ref, self.params)
-        if _voicing_index(run, score, self.model.voiced_threshold()) is None:
+        if _voicing_index(run, score, self.model.voiced_threshold(), self.params) is None:
             return None
         res = detect_onset(buf, self.rate_hz, self.model, self.params)
         if res.onset_s is not None:
