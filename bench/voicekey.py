@@ -36,7 +36,7 @@ import subprocess
 import sys
 import time
 import tomllib
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -519,6 +519,33 @@ def _fmt(v: float) -> str:
     return "inf" if not np.isfinite(v) else f"{v:.1f}"
 
 
+def targets_table(summary: dict) -> list[str]:
+    """Markdown lines: the issue's targets, required, measured, PASS/FAIL."""
+    lines = ["| target | required | measured | result |", "|---|---|---|---|"]
+    for name, req, meas, ok in targets(summary):
+        lines.append(f"| {name} | {req} | {meas} | {'PASS' if ok else 'FAIL'} |")
+    return lines
+
+
+def setting_table(summary: dict) -> list[str]:
+    """Markdown lines: errors per SNR and setting (hardship), and all settings together."""
+    lines = ["Median / p95 abs. error in ms; 'x obs.': p95 over the observer's p95.", "",
+             "| SNR dB | setting | median | p95 | observer p95 | x obs. | misses | "
+             "> 20 ms early / late | > 50 ms early | threshold key median / p95 |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
+    for snr in SNRS_DB:
+        groups = [*summary["per_hardship"][str(snr)].items(), ("all", summary["per_snr"][str(snr)])]
+        for h, v in groups:
+            o, thr, obs = v["ours"], v["threshold"], v["observer"]
+            name = f"**{h}**" if h == "all" else h
+            lines.append(
+                f"| {snr:.0f} | {name} | {_fmt(o['median_ms'])} | {_fmt(o['p95_ms'])} | "
+                f"{_fmt(obs['p95_ms'])} | {_ratio(o['p95_ms'], obs['p95_ms']):.2f} | "
+                f"{o['misses']}/{o['n']} | {o['early_20ms']} / {o['late_20ms']} | "
+                f"{o['false_alarms']} | {_fmt(thr['median_ms'])} / {_fmt(thr['p95_ms'])} |")
+    return lines
+
+
 def report(summary: dict, split: Split, n_items: int, timing: dict) -> str:
     """The benchmark's results as Markdown."""
     phonemes = sorted(next(iter(summary["by_phoneme"].values())))
@@ -550,28 +577,11 @@ def report(summary: dict, split: Split, n_items: int, timing: dict) -> str:
         "end). Threshold key (`threshold_onset`): rectified amplitude, 5 ms smoothing, "
         "threshold = 1.3 x the loudest envelope of the calibration recording.",
         "",
-        "## Targets (issue 15; all settings together)",
+        f"## Targets (issue 15; all settings together; {split.name} split)",
         "",
-        "| target | required | measured | result |",
-        "|---|---|---|---|",
-    ]
-    for name, req, meas, ok in targets(summary):
-        lines.append(f"| {name} | {req} | {meas} | {'PASS' if ok else 'FAIL'} |")
-    lines += ["", "## Per SNR and setting", "",
-              "Median / p95 abs. error in ms; 'x obs.': p95 over the observer's p95.", "",
-              "| SNR dB | setting | median | p95 | observer p95 | x obs. | misses | "
-              "> 20 ms early / late | > 50 ms early | threshold key median / p95 |",
-              "|---|---|---|---|---|---|---|---|---|---|"]
-    for snr in SNRS_DB:
-        groups = [*summary["per_hardship"][str(snr)].items(), ("all", summary["per_snr"][str(snr)])]
-        for h, v in groups:
-            o, thr, obs = v["ours"], v["threshold"], v["observer"]
-            name = f"**{h}**" if h == "all" else h
-            lines.append(
-                f"| {snr:.0f} | {name} | {_fmt(o['median_ms'])} | {_fmt(o['p95_ms'])} | "
-                f"{_fmt(obs['p95_ms'])} | {_ratio(o['p95_ms'], obs['p95_ms']):.2f} | "
-                f"{o['misses']}/{o['n']} | {o['early_20ms']} / {o['late_20ms']} | "
-                f"{o['false_alarms']} | {_fmt(thr['median_ms'])} / {_fmt(thr['p95_ms'])} |")
+        *targets_table(summary),
+        "", "## Per SNR and setting", "",
+        *setting_table(summary)]
     no = summary["noise_only"]
     lines += ["", "## Noise-only recordings (no speech)", "",
               "| setting | recordings | stroop-walk detections | threshold key detections |",
@@ -630,24 +640,36 @@ def report(summary: dict, split: Split, n_items: int, timing: dict) -> str:
     return "\n".join(lines)
 
 
-def main(out_dir: Path, split_name: str = "eval") -> Path:
-    """Run the benchmark on ``split_name`` and write voicekey.md and voicekey.json to ``out_dir``."""
-    split = SPLITS[split_name]
-    t0 = time.perf_counter()
-    result = evaluate(split)
-    summary = summarise(result)
-    timing = dict(result["timing"], elapsed_s=time.perf_counter() - t0)
+def main(out_dir: Path, split_names: tuple[str, ...] = ("eval", "dev")) -> Path:
+    """Run the benchmark on each split and write voicekey.md (the first split in full, the
+    others' targets and per-setting tables) and voicekey.json (all) to ``out_dir``."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
+    payload, parts = {}, []
+    for i, name in enumerate(split_names):
+        split = SPLITS[name]
+        t0 = time.perf_counter()
+        result = evaluate(split)
+        summary = summarise(result)
+        timing = dict(result["timing"], elapsed_s=time.perf_counter() - t0)
+        if i == 0:
+            parts.append(report(summary, split, split.n_items, timing))
+        else:
+            parts.append("\n".join([
+                f"## The {name} split (tuning; {split.n_items} items, seed {split.seed})", "",
+                *targets_table(summary), "", *setting_table(summary), "",
+                f"Noise-only recordings: {summary['noise_only']['ours_false_alarms']}/"
+                f"{summary['noise_only']['n']} detections. Run time {timing['elapsed_s']:.0f} s.",
+                ""]))
+        payload[name] = {"seed": split.seed, "summary": summary, "timing": timing,
+                         "target_results": [{"target": t, "required": r, "measured": m,
+                                             "pass": ok} for t, r, m, ok in targets(summary)],
+                         "rows": result["rows"], "noise_only": result["noise_only"]}
     md = out_dir / "voicekey.md"
-    md.write_text(report(summary, split, split.n_items, timing), encoding="utf-8")
-    payload = {"split": split.name, "seed": split.seed, "rate_hz": RATE_HZ, "snrs_db": list(SNRS_DB),
-               "targets": TARGETS, "hardships": HARDSHIPS,
-               "target_results": [{"target": t, "required": r, "measured": m, "pass": ok}
-                           for t, r, m, ok in targets(summary)],
-               "summary": summary, "timing": timing, "rows": result["rows"],
-               "noise_only": result["noise_only"]}
-    payload["note"] = "null stands for an infinite (a miss) or undefined value"
-    (out_dir / "voicekey.json").write_text(json.dumps(_json_safe(payload), indent=1,
-                                                      ensure_ascii=False) + "\n", encoding="utf-8")
+    md.write_text("\n".join(parts), encoding="utf-8")
+    meta = {"rate_hz": RATE_HZ, "snrs_db": list(SNRS_DB), "targets": TARGETS,
+            "hardships": HARDSHIPS, "note": "null stands for an infinite (a miss) or undefined value"}
+    (out_dir / "voicekey.json").write_text(json.dumps(_json_safe({**meta, "splits": payload}),
+                                                      indent=1, ensure_ascii=False) + "\n",
+                                           encoding="utf-8")
     return md

@@ -10,7 +10,10 @@ Pure numpy/scipy, no PsychoPy. Two detectors:
      in 300-3000 Hz is searched for a speaking pitch (70-400 Hz). The periodic power, in
      units of the noise's power in that band, must stay above a threshold (at least 1, and
      3x the largest value the calibration noise reached) for 40 ms. Footsteps, breaths and
-     belt noise are not periodic, so they do not start a response.
+     belt noise are not periodic, so they do not start a response. A voiced stretch is the
+     talker's only if it peaks at twice that threshold or more and at a tenth or more of
+     the recording's strongest stretch: another voice in the room (the experimenter's, a
+     metre or more from a head-worn microphone) is weaker, also when it comes first.
   2. **Voiced back-off.** From there the pitch is tracked back in time (25 ms windows,
      2 ms steps, correlation at the current pitch period on the whitened 80-1500 Hz
      signal) while the signal stays periodic: pre-voicing of /b/, /r/, /j/ is found this
@@ -79,7 +82,9 @@ class VoiceKeyParams:
     ``harmonicity_floor`` counts as periodic; speech is confirmed by ``voiced_run_s`` of
     frames, ``voiced_fill`` of them with periodic power >= max(``voiced_min_power``,
     ``voiced_noise_factor`` x the calibration noise's largest run value), in units of the
-    noise's mean voice-band power. Back-off: ``n_bands`` log-spaced bands in
+    noise's mean voice-band power; the talker's voicing is the first voiced stretch that
+    peaks at >= ``voiced_min_peak`` x that threshold and >= ``voiced_rel_peak`` x the
+    strongest stretch's peak (a second, distant voice is weaker). Back-off: ``n_bands`` log-spaced bands in
     SPECTRAL_BAND_HZ; the background is the ``background_percentile`` of each band over
     ``background_s`` = (from, to) before the voicing; band z-scores (units: the band's
     spread in the calibration noise) are clipped to ``z_clip`` and smoothed over
@@ -123,11 +128,6 @@ class VoiceKeyParams:
     track_lag_tol: float = 0.12
     track_gap: int = 1
     lpc_order: int = 24
-    broad_backoff: bool = True
-    broad_drift: float = 1.5
-    broad_gap_s: float = 0.015
-    broad_gap_z: float = 1.0
-    broad_min_gain: float = 10.0
     edge_z: float | None = 4.0
     edge_bands: int = 2
     edge_sum: float | None = 20.0
@@ -153,9 +153,7 @@ class NoiseModel:
     fine_psd) and its spread ((84th - 16th percentile) / 2), shapes (n_bands,);
     ``whitener``: the noise's LPC inverse filter, shape (lpc_order + 1,);
     ``mean_square``: the recording's mean squared sample (its power, in the audio's units
-    squared), the reference of :attr:`OnsetResult.snr_db`. ``broad_median``/``broad_scale``:
-    median and spread ((84th - 16th percentile) / 2) of the noise's broadband evidence (the
-    mean over bands of the clipped, smoothed band z-scores; :func:`_broadband`).
+    squared), the reference of :attr:`OnsetResult.snr_db`.
     """
     rate_hz: int
     duration_s: float
@@ -167,8 +165,6 @@ class NoiseModel:
     band_scale_db: np.ndarray
     whitener: np.ndarray
     mean_square: float
-    broad_median: float
-    broad_scale: float
     params: VoiceKeyParams = field(default_factory=VoiceKeyParams)
 
     def voiced_threshold(self) -> float:
@@ -327,30 +323,6 @@ def _z_scores(bands: np.ndarray, background: np.ndarray, scale: np.ndarray,
     return uniform_filter1d(z, smooth, axis=0, mode="nearest") if smooth > 1 and len(z) else z
 
 
-def _broadband(z: np.ndarray) -> np.ndarray:
-    """Broadband evidence per frame: the mean of the band z-scores, shape (n,). A faint
-    first sound (a fricative, a weak burst) raises many bands a little; their mean stands
-    out of the noise where no single band does."""
-    return z.mean(axis=1) if z.shape[1] else np.zeros(len(z))
-
-
-def _broad_start(e: np.ndarray, j: int, lim: int, drift: float, gap: int, gap_z: float,
-                 min_gain: float) -> int:
-    """Start of the sound that ends at frame ``j``, from broadband evidence ``e`` (noise
-    units): the frame k in [lim, j] maximising sum(e[k:j+1] - drift), searching back until
-    ``gap`` frames in a row are below ``gap_z`` (a pause: what precedes it is not the word).
-    Returns ``j`` unless the best sum exceeds ``min_gain``."""
-    total, best, best_k, quiet = 0.0, min_gain, j, 0
-    for k in range(j, lim - 1, -1):
-        total += e[k] - drift
-        quiet = quiet + 1 if e[k] < gap_z else 0
-        if quiet >= gap:
-            break
-        if total > best:
-            best, best_k = total, k
-    return best_k
-
-
 def _lpc_whitener(x: np.ndarray, order: int) -> np.ndarray:
     """LPC inverse filter [1, -a1, ..., -ap] of ``x`` (flattens the noise's spectrum)."""
     n = len(x)
@@ -376,19 +348,15 @@ def calibrate(noise: np.ndarray, rate_hz: int, params: VoiceKeyParams = VoiceKey
                      max(1, int(round(params.voiced_run_s / COARSE_HOP_S))), params.voiced_fill)
     _, bands, fine_psd = _band_levels(x, rate_hz, None, params)
     lo, hi = np.percentile(bands, [16.0, 84.0], axis=0)
-    background = np.percentile(bands, params.background_percentile, axis=0)
-    scale = np.maximum((hi - lo) / 2, 0.1)
-    broad = _broadband(_z_scores(bands, background, scale, params))
-    b_lo, b_med, b_hi = np.percentile(broad, [16.0, 50.0, 84.0])
     return NoiseModel(
         rate_hz=int(rate_hz), duration_s=len(x) / rate_hz,
         coarse_psd=coarse_psd, voice_power_ref=ref,
         voiced_noise_max=float(run.max()) if run.size else 0.0,
         fine_psd=fine_psd,
-        band_background_db=background, band_scale_db=scale,
+        band_background_db=np.percentile(bands, params.background_percentile, axis=0),
+        band_scale_db=np.maximum((hi - lo) / 2, 0.1),
         whitener=_lpc_whitener(x, params.lpc_order),
-        mean_square=float(np.mean(x * x)),
-        broad_median=float(b_med), broad_scale=float(max((b_hi - b_lo) / 2, 1e-3)), params=params,
+        mean_square=float(np.mean(x * x)), params=params,
     )
 
 
@@ -616,13 +584,6 @@ def detect_onset(samples: np.ndarray, rate_hz: int, noise: np.ndarray | NoiseMod
             starts.append((s, k))
     starts.sort()
     chosen, band = starts[min(params.bands_needed, len(starts)) - 1] if starts else (j, None)
-    if params.broad_backoff:
-        broad = (_broadband(z) - model.broad_median) / model.broad_scale
-        k_broad = _broad_start(broad, j, lim, params.broad_drift,
-                               max(1, int(round(params.broad_gap_s / FINE_HOP_S))),
-                               params.broad_gap_z, params.broad_min_gain)
-        if k_broad < chosen:
-            chosen, band = k_broad, None
     # a clear rise between there and the voicing marks the word: what precedes it
     # (a breath, a footstep's ring) is not speech
     raw_z = (bands - background) / model.band_scale_db
