@@ -240,7 +240,7 @@ def walking_noise(duration_s: float, rate_hz: int, seed: int,
 
 def inhalation(duration_s: float, rate_hz: int, seed: int) -> np.ndarray:
     """An audible breath of ``duration_s`` s: float64, shape (round(duration_s * rate_hz),),
-    RMS 1 over the whole burst (scale it to the level wanted). Same sound as the breaths of
+    RMS about 1 over the whole burst (scale it to the level wanted). Same sound as the breaths of
     :func:`walking_noise`."""
     if duration_s <= 0 or rate_hz < 8000:
         raise ValueError(f"inhalation: duration_s={duration_s!r} must be > 0 and "

@@ -259,3 +259,38 @@ def test_bad_input_gives_a_one_line_error(call, match):
     with pytest.raises(VoiceKeyError, match=match) as err:
         call()
     assert "\n" not in str(err.value)
+
+
+# ---------------------------------------------------------------------------- a second voice
+
+def experimenter(text: str, voice: str, level_db: float, noise: np.ndarray, start: int) -> np.ndarray:
+    """``noise`` plus a distant talker saying ``text``, ``level_db`` re the noise RMS."""
+    w = word(text, voice, 160)
+    loud = w.samples[int(w.onset_s * RATE):]
+    rms = np.sqrt(np.mean(noise ** 2))
+    out = noise.copy()
+    seg = loud[: len(noise) - start] * rms * 10 ** (level_db / 20) / np.sqrt(np.mean(loud ** 2))
+    out[start: start + len(seg)] += seg
+    return out
+
+
+def test_a_distant_second_voice_before_the_word_is_not_the_response():
+    """The experimenter speaks ~15 dB below the noise (a metre from a head-worn microphone),
+    then the participant answers at 10 dB SNR: the onset is the participant's."""
+    for i, (lang, text, other) in enumerate([("en", "BLUE", "en-gb+m5"), ("de", "ROT", "de+f5"),
+                                             ("nl", "GEEL", "nl+m6")]):
+        x, true_s, model, _ = trial(text, voice_for(lang), 170, 10.0, 9900 + i, onset_at=1.0)
+        x = experimenter("next one", other, -12.0, x, int(0.15 * RATE))
+        res = detect_onset(x, RATE, model)
+        assert res.onset_s is not None and abs(res.onset_s - true_s) <= 0.05, text
+
+
+def test_a_distant_second_voice_alone_is_not_a_response():
+    """8 dB below the noise the experimenter's voice is periodic enough to pass the voicing
+    threshold (a detector without the peak rule fires on all three), but far weaker than a
+    participant's word at 5 dB SNR."""
+    cond, model, _ = condition_noise(102)
+    for seed, other in enumerate(("en-gb+m5", "de+f5", "nl+m6")):
+        noise = walking_noise(2.5, RATE, 9950 + seed, cond)
+        x = experimenter("okay, keep walking", other, -8.0, noise, int(0.3 * RATE))
+        assert detect_onset(x, RATE, model).onset_s is None, other

@@ -72,3 +72,42 @@ def test_bad_input_is_refused_with_a_message():
         mix_at_snr(np.zeros(10), np.ones(100), 10.0)
     with pytest.raises(ValueError, match="start"):
         mix_at_snr(np.ones(10), np.ones(100), 10.0, start=100)
+
+
+def test_machine_noise_puts_slap_and_a_sagging_whine_in_the_speech_band():
+    from experiment.walking_noise import machine_condition
+    plain_cond, cond = random_condition(21), machine_condition(21)
+    assert cond.speech_whine_hz is not None and 250 <= cond.speech_whine_hz <= 1200
+    plain = walking_noise_parts(6.0, RATE, 8, plain_cond)
+    loud = walking_noise_parts(6.0, RATE, 8, cond)
+    # the other parts are the same samples: only the motor gains the machine noise
+    for part in ("belt", "steps", "breaths"):
+        np.testing.assert_array_equal(plain[part], loud[part])
+    extra = loud["motor"] - plain["motor"]
+    f = np.fft.rfftfreq(len(extra), 1 / RATE)
+    spec = np.abs(np.fft.rfft(extra)) ** 2
+    assert spec[(f > 200) & (f < 5000)].sum() / spec.sum() > 0.9
+    # the whine's pitch moves with the step load: its spectral peak is spread over more
+    # than the +-0.3 % wobble
+    near = (f > 0.9 * cond.speech_whine_hz) & (f < 1.1 * cond.speech_whine_hz)
+    peak_f = f[near][np.argmax(spec[near])]
+    width = f[near][spec[near] > 0.1 * spec[near].max()]
+    assert width.max() - width.min() > 0.006 * peak_f
+    # slaps: short cracks once per belt revolution
+    env = np.convolve(np.abs(extra), np.ones(int(0.005 * RATE)), mode="same")
+    peaks, _ = find_peaks(env, height=0.5 * env.max(), distance=int(0.5 * cond.slap_period_s * RATE))
+    assert abs(len(peaks) - 6.0 / cond.slap_period_s) <= 1.5
+
+
+def test_inhalation_and_clipping():
+    from experiment.walking_noise import clip, inhalation
+    b = inhalation(0.4, RATE, 3)
+    assert b.shape == (int(0.4 * RATE),)
+    assert np.sqrt(np.mean(b ** 2)) == pytest.approx(1.0, rel=0.05)
+    np.testing.assert_array_equal(b, inhalation(0.4, RATE, 3))
+    x = np.array([-3.0, -0.5, 0.0, 0.7, 2.0])
+    np.testing.assert_array_equal(clip(x, 1.0), [-1.0, -0.5, 0.0, 0.7, 1.0])
+    with pytest.raises(ValueError, match="full_scale"):
+        clip(x, 0.0)
+    with pytest.raises(ValueError, match="duration_s"):
+        inhalation(0.0, RATE, 1)
