@@ -43,7 +43,7 @@ All times are seconds from the first sample of the recording; sample rates in Hz
 is a float array of shape (n,) at any scale (the calibration must go through the same gain).
 
 Online use: :class:`OnsetTracker` accepts audio chunk by chunk and reports the onset as
-soon as voicing has been confirmed (about 60-180 ms after the onset), so a session may
+soon as voicing has been confirmed (about 60-220 ms after the onset), so a session may
 end a trial early. The authoritative RT is :func:`detect_onset` on the whole saved recording.
 """
 from __future__ import annotations
