@@ -15,6 +15,8 @@ SYSTEM_PACKAGES := xvfb xauth libjack-jackd2-0 libportaudio2 espeak-ng sox pulse
 # jsonlite. Installed without Recommends (those pull in GDAL, ImageMagick, …).
 R_PACKAGES := r-base-core r-cran-afex r-cran-lmertest r-cran-emmeans r-cran-pbkrtest r-cran-geepack \
   r-cran-jsonlite
+# LSL (markers, [lsl] enabled = true) in tests and the demo: local to this machine only.
+LSL_LOCAL := LSLAPICFG=$(CURDIR)/tests/lsl_local.cfg
 # Run under a virtual display unless there is a real one.
 XRUN := $(if $(DISPLAY),,xvfb-run -a -s "-screen 0 1280x800x24")
 
@@ -40,7 +42,7 @@ $(STAMP): pyproject.toml
 ## The main job: a short simulated session on a virtual display, then the analysis.
 demo: $(STAMP)
 	rm -rf data/demo  # demo data only: a simulated participant, never real data
-	$(XRUN) $(PY) -m experiment --preset demo --simulate --participant DEMO1 --session 1 \
+	$(LSL_LOCAL) $(XRUN) $(PY) -m experiment --preset demo --simulate --participant DEMO1 --session 1 \
 	  --data-dir data/demo
 	$(PY) -m analysis --data data/demo --out results/demo --plan analysis/demo_plan.toml
 	@echo "demo data:    data/demo/DEMO1/"
@@ -48,17 +50,17 @@ demo: $(STAMP)
 
 demo-voice: $(STAMP)  # the demo with vocal responses through a virtual PulseAudio microphone
 	rm -rf data/demo/voice
-	$(XRUN) $(PY) -m experiment --preset demo --preset voice --simulate --participant DEMOV1 \
+	$(LSL_LOCAL) $(XRUN) $(PY) -m experiment --preset demo --preset voice --simulate --participant DEMOV1 \
 	  --session 1 --data-dir data/demo/voice
 	$(PY) -m analysis --data data/demo/voice --out results/demo-voice --plan analysis/demo_plan.toml
 	@echo "demo data:    data/demo/voice/DEMOV1/ (audio in its _audio folder)"
 	@echo "demo results: results/demo-voice/report.md (and report.html)"
 
 test: $(STAMP)
-	$(XRUN) $(PY) -m pytest -q
+	$(LSL_LOCAL) $(XRUN) $(PY) -m pytest -q
 
 test-fast: $(STAMP)
-	$(PY) -m pytest -q -m "not display and not slow"
+	$(LSL_LOCAL) $(PY) -m pytest -q -m "not display and not slow"
 
 ## A real session: opens PsychoPy's participant dialog.
 run: $(STAMP)
@@ -89,7 +91,7 @@ crosscheck: $(STAMP)
 	  --out results/crosscheck/vonbastian-factorial
 
 bench: $(STAMP)
-	$(XRUN) $(PY) -m bench
+	$(LSL_LOCAL) $(XRUN) $(PY) -m bench
 
 clean:
 	rm -rf results/demo data/demo .pytest_cache

@@ -142,6 +142,20 @@ class DisplaySection:
 
 
 @dataclass(frozen=True)
+class FrameQaSection:
+    """Frame-timing QA (experiment/frame_qa.py)."""
+    warn_dropped_share: float  # block-end warning above this share of dropped frames (0-1)
+
+
+@dataclass(frozen=True)
+class LslSection:
+    """Lab Streaming Layer markers (experiment/lsl_markers.py); off by default."""
+    enabled: bool
+    stream_name: str
+    wait_for_consumers_s: float  # > 0: wait for a recorder to connect before the session starts
+
+
+@dataclass(frozen=True)
 class SimulationSection:
     """Ex-Gaussian parameters of the simulated participant, in seconds."""
     mu_s: float
@@ -174,6 +188,8 @@ class Config:
     practice: PracticeSection
     display: DisplaySection
     simulation: SimulationSection
+    frame_qa: FrameQaSection
+    lsl: LslSection
     stimuli: StimulusSet
     raw: Mapping[str, Any]  # the merged TOML tables, as saved next to the data
 
@@ -184,7 +200,7 @@ class Config:
 _SECTIONS = {
     "experiment": ExperimentSection, "design": DesignSection, "timing": TimingSection,
     "response": ResponseSection, "voice": VoiceSection, "practice": PracticeSection, "display": DisplaySection,
-    "simulation": SimulationSection,
+    "simulation": SimulationSection, "frame_qa": FrameQaSection, "lsl": LslSection,
 }
 
 
@@ -415,6 +431,10 @@ def _check_ranges(c: Config) -> None:
              "must be in [0, 1]")
     _require(0 <= s.long_press_s <= 10, "simulation.long_press_s", s.long_press_s,
              "must be between 0 and 10 s")
+    _require(0 <= c.frame_qa.warn_dropped_share <= 1, "frame_qa.warn_dropped_share",
+             c.frame_qa.warn_dropped_share, "must be a share between 0 and 1 (e.g. 0.01 = 1%)")
+    _require(0 <= c.lsl.wait_for_consumers_s <= 600, "lsl.wait_for_consumers_s",
+             c.lsl.wait_for_consumers_s, "must be between 0 and 600 s (0 = do not wait)")
     missing = [n for n in d.conditions if n not in s.condition_shift_s]
     _require(not missing, "simulation.condition_shift_s", missing,
              "needs a shift (s) for every condition in design.conditions")

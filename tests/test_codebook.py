@@ -33,3 +33,8 @@ def test_plan_columns_documented_in_order_and_restated_by_the_analysis():
     from analysis.codebook import PLAN_COLUMN_NAMES
     from experiment.design import PLAN_COLUMNS
     assert _table_columns("## `_plan.csv`") == PLAN_COLUMNS == PLAN_COLUMN_NAMES
+
+
+def test_frame_intervals_documented_in_order():
+    from experiment.frame_qa import FRAME_COLUMNS
+    assert _table_columns("## `_frames.csv`") == FRAME_COLUMNS

@@ -45,6 +45,8 @@ def test_overlay_changes_only_given_keys(tmp_path):
     ({"design": {"colours": ["red", "green", "blue", "purple"]}}, "'purple' is not defined; allowed: red, green, blue, yellow"),
     ({"design": {"blocks_per_condition": 0}}, "design.blocks_per_condition = 0: must be >= 1"),
     ({"design": {"blocks_per_condition": 1.5}}, "design.blocks_per_condition = 1.5: must be a whole number"),
+    ({"lsl": {"wait_for_consumers_s": -1}}, "lsl.wait_for_consumers_s = -1"),
+    ({"lsl": {"enabled": "yes"}}, "lsl.enabled = 'yes': must be true or false"),
     ({"experiment": {"language": "xx"}}, "experiment.language = 'xx': allowed: de, en, es, fr, it, ja, ko, nl, zh"),
     ({"response": {"keys": {"red": "d", "green": "d", "blue": "j", "yellow": "k"}}}, "each colour needs its own key"),
     ({"response": {"continue_key": "d"}}, "response.continue_key = 'd': must differ from every response key"),

@@ -1,4 +1,5 @@
-"""Timing QA in the analysis: word onsets on their planned frame and the per-session table."""
+"""Timing QA: word onsets on their planned frame, the per-session table and the frame-interval
+summaries the session writes (experiment/frame_qa.py)."""
 from __future__ import annotations
 
 import json
@@ -11,6 +12,8 @@ import pytest
 from analysis.loader import load_trials
 from analysis.timing_qa import onsets_on_planned_frame, timing_qa_sentence, timing_qa_table
 from analysis_data import read_trials, write_dataset
+from experiment.frame_qa import (BlockFrames, block_frames, frame_rows, session_frame_qa,
+                                 write_frame_qa_figure)
 
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLE = REPO / "data" / "example" / "simulated-24"
@@ -21,6 +24,35 @@ def test_onsets_within_half_a_frame_of_the_plan_count():
     fix = np.array([10.0, 20.0, 30.0, 40.0, np.nan])
     late = np.array([0.0, period * 0.49, period * 0.51, -period, 0.0])
     assert onsets_on_planned_frame(fix, fix + 0.5 + late, 0.5, period) == (2, 4)
+
+
+def test_block_frames_counts_intervals_above_the_threshold():
+    period = 1 / 60
+    x = [period] * 97 + [2 * period, 3 * period, 1.19 * period]
+    b = block_frames(x, 1.2 * period, run=1, is_practice=0, block=3)
+    assert b == BlockFrames(1, 0, 3, 100, 2, 0.02, round(3 * period * 1000, 4),
+                            round(period * 1000, 4))
+    assert block_frames([], 0.02, run=1, is_practice=0, block=1).dropped_share == 0.0
+    rows = frame_rows(x[:2], run=2, is_practice=1, block=1)
+    assert rows == [{"run": 2, "is_practice": 1, "block": 1, "frame": 1,
+                     "interval_ms": round(period * 1000, 4)},
+                    {"run": 2, "is_practice": 1, "block": 1, "frame": 2,
+                     "interval_ms": round(period * 1000, 4)}]
+
+
+def test_session_summary_and_figure(tmp_path):
+    period = 1 / 60
+    a = [period] * 50 + [4 * period]
+    b = [period] * 60
+    blocks = [block_frames(a, 1.2 * period, run=1, is_practice=0, block=1),
+              block_frames(b, 1.2 * period, run=1, is_practice=0, block=2)]
+    qa = session_frame_qa(blocks, 59.94, period, (95, 100))
+    assert qa["dropped_frames"] == 1 and qa["longest_interval_ms"] == round(4000 * period, 4)
+    assert qa["word_onsets_on_planned_frame_pct"] == 95.0 and qa["refresh_rate_hz"] == 59.94
+    rows = (frame_rows(a, run=1, is_practice=0, block=1)
+            + frame_rows(b, run=1, is_practice=0, block=2))
+    png = write_frame_qa_figure(rows, period, 1.2 * period, tmp_path / "qa.png", "P001 s1")
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 5000
 
 
 def test_example_data_onsets_are_all_on_their_frame():
