@@ -117,9 +117,8 @@ class SessionTelemetry:
         limit = self.config.frame_qa.warn_dropped_share
         if summary.dropped_share <= limit:
             return ""
-        return (f"WARNING: {summary.dropped} of {summary.intervals} frames dropped "
-                f"({summary.dropped_share:.1%}, limit {limit:.1%}): close other programs and "
-                "check the display before the next block.")
+        return (f"WARNING: {summary.dropped_share:.1%} of frames dropped (limit {limit:.1%}); "
+                "check the computer and display.")
 
     # ---- trials ------------------------------------------------------------------------
     def fixation(self, trial: PlannedTrial, flip_s: float) -> None:
