@@ -51,6 +51,15 @@ def block_frames(intervals_s: Sequence[float], threshold_s: float, *, run: int,
                        round(float(np.median(x)) * 1000, 4) if x.size else 0.0)
 
 
+def dropped_frames_warning(summary: BlockFrames, limit_share: float) -> str:
+    """A line for the block-end screen when the block dropped more than ``limit_share``
+    (0-1) of its frames; '' otherwise."""
+    if summary.dropped_share <= limit_share:
+        return ""
+    return (f"WARNING: {summary.dropped_share:.1%} of frames dropped (limit {limit_share:.1%}); "
+            "check the computer and display.")
+
+
 def frame_rows(intervals_s: Sequence[float], *, run: int, is_practice: int,
                block: int) -> list[dict[str, Any]]:
     """Rows of ``_frames.csv`` for one block (:data:`FRAME_COLUMNS`; interval in ms)."""

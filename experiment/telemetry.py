@@ -17,7 +17,7 @@ from experiment.datafile import CsvAppender, read_rows
 from experiment.design import PlannedBlock, PlannedTrial
 from analysis.timing_qa import onsets_on_planned_frame
 from experiment.frame_qa import (FIGURE_SUFFIX, FRAME_COLUMNS, FRAMES_SUFFIX, BlockFrames,
-                                 block_frames, frame_rows, session_frame_qa,
+                                 block_frames, dropped_frames_warning, frame_rows, session_frame_qa,
                                  write_frame_qa_figure)
 from experiment.lsl_markers import MarkerOutlet, NoMarkers
 from experiment.recorder import SessionRecorder
@@ -112,13 +112,8 @@ class SessionTelemetry:
         return summary
 
     def dropped_frames_warning(self, summary: BlockFrames) -> str:
-        """A line for the block-end screen when the block's share of dropped frames exceeds
-        ``frame_qa.warn_dropped_share``; '' otherwise."""
-        limit = self.config.frame_qa.warn_dropped_share
-        if summary.dropped_share <= limit:
-            return ""
-        return (f"WARNING: {summary.dropped_share:.1%} of frames dropped (limit {limit:.1%}); "
-                "check the computer and display.")
+        """The block-end screen's warning line ('' if the block is within the limit)."""
+        return dropped_frames_warning(summary, self.config.frame_qa.warn_dropped_share)
 
     # ---- trials ------------------------------------------------------------------------
     def fixation(self, trial: PlannedTrial, flip_s: float) -> None:

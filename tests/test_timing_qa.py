@@ -12,8 +12,8 @@ import pytest
 from analysis.loader import load_trials
 from analysis.timing_qa import onsets_on_planned_frame, timing_qa_sentence, timing_qa_table
 from analysis_data import read_trials, write_dataset
-from experiment.frame_qa import (BlockFrames, block_frames, frame_rows, session_frame_qa,
-                                 write_frame_qa_figure)
+from experiment.frame_qa import (BlockFrames, block_frames, dropped_frames_warning, frame_rows,
+                                 session_frame_qa, write_frame_qa_figure)
 
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLE = REPO / "data" / "example" / "simulated-24"
@@ -38,6 +38,15 @@ def test_block_frames_counts_intervals_above_the_threshold():
                      "interval_ms": round(period * 1000, 4)},
                     {"run": 2, "is_practice": 1, "block": 1, "frame": 2,
                      "interval_ms": round(period * 1000, 4)}]
+
+
+def test_block_end_warning_above_the_configured_share():
+    period = 1 / 60
+    b = block_frames([period] * 97 + [3 * period] * 3, 1.2 * period, run=1, is_practice=0, block=2)
+    assert dropped_frames_warning(b, 0.05) == ""
+    assert dropped_frames_warning(b, 0.03) == ""  # exactly at the limit
+    assert dropped_frames_warning(b, 0.01) == ("WARNING: 3.0% of frames dropped (limit 1.0%); "
+                                               "check the computer and display.")
 
 
 def test_session_summary_and_figure(tmp_path):
