@@ -303,6 +303,14 @@ def run_session(config: Config, args, data_dir: Path, order, order_source: str) 
                     **measured_frame_timing(win)}
         info = SessionInfo(args.participant, args.session, args.experimenter, tuple(order),
                            order_source, args.simulate)
+        from experiment.telemetry import SessionTelemetry, open_markers
+        try:  # before any file is written: a missing recorder or pylsl stops here
+            markers = open_markers(config, f"{config.experiment.name}-{args.participant}-"
+                                   f"s{args.session}", core.getTime)
+        except ImportError:
+            raise UsageError("lsl.enabled = true needs pylsl: pip install pylsl") from None
+        except RuntimeError as exc:
+            raise UsageError(str(exc)) from None
         if args.resume:
             recorder = SessionRecorder.resume(info, data_dir, config.experiment.name, run_info,
                                               session_plan)
@@ -335,7 +343,8 @@ def run_session(config: Config, args, data_dir: Path, order, order_source: str) 
             args.capture_frames.mkdir(parents=True, exist_ok=True)
         import psutil  # a PsychoPy dependency
         session = Session(config, recorder, win, device, participant, args.capture_frames,
-                          process_start_wall=psutil.Process().create_time(), keyboard=keyboard)
+                          process_start_wall=psutil.Process().create_time(), keyboard=keyboard,
+                          telemetry=SessionTelemetry(win, recorder, config, markers, core.getTime))
         try:
             status = session.run()
         except BaseException as exc:

@@ -95,18 +95,22 @@ def practice_failed(config: Config, rounds: int) -> ScreenText:
                       f"{_key(r.pause_key)} to pause or abort.")
 
 
-def practice_end(config: Config, accuracy: float) -> ScreenText:
+def practice_end(config: Config, accuracy: float, warning: str = "") -> ScreenText:
+    """``warning``: the round's dropped-frames warning (experiment/telemetry.py), if any."""
     return ScreenText("practice-end", title="PRACTICE", message="Practice done.",
-                      body=f"{accuracy:.0%} correct.",
+                      body=f"{accuracy:.0%} correct." + (f"\n{warning}" if warning else ""),
                       footer=f"Experimenter: {_key(config.response.continue_key)} to go on.")
 
 
-def block_end(config: Config, block: int, n_blocks: int, accuracy: float, entry: str) -> ScreenText:
+def block_end(config: Config, block: int, n_blocks: int, accuracy: float, entry: str,
+              warning: str = "") -> ScreenText:
+    """``warning``: the block's dropped-frames warning (experiment/telemetry.py), if any."""
     go = _key(config.response.continue_key)
     return ScreenText("block-end-speed", title="BLOCK END",
                       message=f"Block {block} of {n_blocks} done.",
                       body=f"{accuracy:.0%} correct. Stop the treadmill; the participant may rest.\n"
-                      f"Treadmill speed this block:  {entry} km/h",
+                      f"Treadmill speed this block:  {entry} km/h"
+                      + (f"\n{warning}" if warning else ""),
                       footer=f"Experimenter: {go} confirms the speed; or type the actual speed "
                       f"(digits and '.', backspace corrects), then {go}.")
 

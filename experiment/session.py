@@ -27,6 +27,7 @@ from experiment.display import Stimuli, next_flip_before
 from experiment.recorder import SessionRecorder, TrialOutcome, now_iso, score_response
 from experiment.responses import Press, PressLedger, ResponseDevice
 from experiment.screens import ScreenText
+from experiment.telemetry import SessionTelemetry
 
 SPEED_KEYS = [str(d) for d in range(10)] + ["period", "comma", "backspace"]
 
@@ -58,8 +59,11 @@ class TimingStats:
 class Session:
     def __init__(self, config: Config, recorder: SessionRecorder, win: visual.Window,
                  device: ResponseDevice, participant=None, capture_dir: Path | None = None,
-                 process_start_wall: float | None = None, keyboard: ResponseDevice | None = None):
+                 process_start_wall: float | None = None, keyboard: ResponseDevice | None = None,
+                 telemetry: SessionTelemetry | None = None):
         self.config, self.recorder, self.win, self.device = config, recorder, win, device
+        # frame intervals and LSL markers (experiment/telemetry.py)
+        self.telemetry = telemetry or SessionTelemetry.without_markers(win, recorder, config)
         self.keyboard = keyboard or device  # the experimenter's keys (screens, pause)
         self.process_start_wall = process_start_wall  # time.time() at process start, if known
         self.participant = participant  # a SimulatedParticipant, or None for a person
@@ -74,6 +78,7 @@ class Session:
     # ---- the whole session -----------------------------------------------------------------
     def run(self) -> str:
         """Run what is left of the session; returns the final status ('complete' or 'aborted')."""
+        self.telemetry.session_started()
         try:
             device_info = self.device.prepare_session(self)
             if device_info:
@@ -87,8 +92,10 @@ class Session:
             status = "complete"
         except SessionAborted:
             self.recorder.add_event("aborted")
+            self.telemetry.event("abort")
             status = "aborted"
         self.recorder.update_run(**self.timing.summary())
+        self.telemetry.session_ended(status)
         self.recorder.finish(status)
         logging.exp(f"session {status}")
         return status
@@ -116,6 +123,7 @@ class Session:
         cond = self.config.condition(block.condition)
         remaining = self.recorder.remaining(block)
         started = now_iso()
+        frames = None
         if remaining:
             self.screen(screens.block_start(self.config, block.condition, block.block, n_blocks,
                                             block.is_practice, len(self.recorder.plan.practice_rounds)))
@@ -125,13 +133,17 @@ class Session:
             logging.exp(f"block start: {'practice' if block.is_practice else 'block'} "
                         f"{block.block} {block.condition}")
             started = now_iso()
+            self.telemetry.block_started(block, cond.treadmill_speed_kmh)
             for trial in remaining:
                 self.run_trial_until_done(trial)
+            frames = self.telemetry.block_ended(block)
+        warning = self.telemetry.dropped_frames_warning(frames) if frames else ""
         if block.is_practice:
             actual = cond.treadmill_speed_kmh
-            self.screen(screens.practice_end(self.config, self.recorder.block_accuracy(block)))
+            self.screen(screens.practice_end(self.config, self.recorder.block_accuracy(block),
+                                             warning))
         else:
-            actual = self.speed_screen(block, n_blocks)
+            actual = self.speed_screen(block, n_blocks, warning)
         self.recorder.record_block(block, actual, started)
 
     def settle(self, label: str) -> None:
@@ -144,8 +156,9 @@ class Session:
                 return
             self.pause()
 
-    def speed_screen(self, block: PlannedBlock, n_blocks: int) -> float:
-        """Block-end screen: the experimenter confirms the treadmill speed or types the actual one (km/h)."""
+    def speed_screen(self, block: PlannedBlock, n_blocks: int, warning: str = "") -> float:
+        """Block-end screen: the experimenter confirms the treadmill speed or types the actual one
+        (km/h); ``warning``: the block's dropped-frames warning, if any."""
         cond = self.config.condition(block.condition)
         r = self.config.response
         typed = ""
@@ -153,7 +166,7 @@ class Session:
         def text() -> ScreenText:
             return screens.block_end(self.config, block.block, n_blocks,
                                      self.recorder.block_accuracy(block),
-                                     typed or f"{cond.treadmill_speed_kmh:.1f}")
+                                     typed or f"{cond.treadmill_speed_kmh:.1f}", warning)
         shown = self.show(text())
         if self.participant is not None:
             self.participant.on_screen("block-end-speed", [r.continue_key])
@@ -169,7 +182,7 @@ class Session:
                     typed = ""
                 elif press.name == r.pause_key:
                     self.pause()
-                    return self.speed_screen(block, n_blocks)
+                    return self.speed_screen(block, n_blocks, warning)
                 elif press.name == "backspace":
                     typed = typed[:-1]
                 else:
@@ -195,6 +208,7 @@ class Session:
         dropped_before = self.win.nDroppedFrames
         self.stim.fixation.draw()
         t_fix = self.win.flip()
+        self.telemetry.fixation(trial, t_fix)
         self.presses.forget_before(t_fix)
         if self.participant is not None and hasattr(self.participant, "on_fixation"):
             self.participant.on_fixation(trial, t_fix, t.fixation_s)
@@ -213,6 +227,7 @@ class Session:
         self.win.logOnFlip(f"word {trial.word} in {trial.ink} (trial {'p' if trial.is_practice else 'b'}"
                            f"{trial.block}.{trial.trial_in_block})", level=logging.EXP)
         t_on = self.win.flip()  # RT zero: the flip that shows the word
+        self.telemetry.word_onset(trial, t_on)
         self.device.on_stimulus_flip(t_on)
         if self.participant is not None:
             self.participant.on_stimulus(trial, t_on, t.response_window_s, pause_key)
@@ -225,6 +240,8 @@ class Session:
             fixation_onset_s=t_fix, stim_onset_s=t_on,
             dropped_frames=self.win.nDroppedFrames - dropped_before,
             rt_source=self.device.rt_source)
+        if press is not None and not self.device.whole_window:
+            self.telemetry.response(trial, press.name, outcome.rt_ms / 1000, t_on)
         if frame is not None:
             frame.save(self.capture_dir / f"trial{len(self.recorder.trial_rows) + 1:04d}_"
                        f"{trial.word_colour or trial.word}_{trial.ink}.png")
@@ -275,6 +292,9 @@ class Session:
         facts = self.device.trial_facts(trial, outcome.stim_onset_s, self.config.timing.response_window_s)
         outcome = dataclasses.replace(outcome, accuracy_code=code, **facts)
         self.recorder.record_trial(trial, outcome)
+        if outcome.rt_ms is not None:
+            self.telemetry.response(trial, outcome.response, outcome.rt_ms / 1000,
+                                    outcome.stim_onset_s)
         self.timing.save_s.append(time.perf_counter() - t0)
         logging.exp(f"trial {trial.block}.{trial.trial_in_block}: voice rt {outcome.rt_ms} ms, code {code}")
         if trial.is_practice:
@@ -386,10 +406,12 @@ class Session:
         """The pause screen: continue returns, abort raises SessionAborted."""
         r = self.config.response
         logging.exp("paused")
+        self.telemetry.event("pause")
         key = self.screen(screens.pause(self.config), keys=[r.continue_key, r.abort_key], pausable=False)
         if key == r.abort_key:
             raise SessionAborted
         self.recorder.add_event("continued")
+        self.telemetry.event("continue")
 
 
 def parse_speed(typed: str, default: float) -> float | None:
