@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from experiment.config import Config
+from experiment.frame_qa import BlockFrames, dropped_frames_warning
 
 
 @dataclass(frozen=True)
@@ -139,6 +140,8 @@ def every_screen(config: Config) -> list[ScreenText]:
                             key=lambda c: len(config.condition(c).instruction) + len(config.condition(c).label))
     n = max(len(config.design.conditions) * config.design.blocks_per_condition, 10)
     r = config.response
+    # the longest dropped-frames warning: every frame dropped, the highest limit below that
+    warning = dropped_frames_warning(BlockFrames(1, 0, n, 1, 1, 1.0, 0.0, 0.0), 0.999)
     return [instructions(config, vocal=False), instructions(config, vocal=True),
             *(block_start(config, c, n, n, practice, config.practice.max_repeats)
               for c in config.design.conditions for practice in (False, True)),
@@ -147,7 +150,9 @@ def every_screen(config: Config) -> list[ScreenText]:
             feedback("Correct"), feedback("Too slow"),
             *(feedback(f"Wrong: the ink was {c.upper()}") for c in config.design.colours),
             practice_again(config, 0.5), practice_failed(config, config.practice.max_repeats),
-            practice_end(config, 1.0), block_end(config, n, n, 1.0, "10.5"), pause(config),
+            practice_end(config, 1.0), block_end(config, n, n, 1.0, "10.5"),
+            practice_end(config, 1.0, warning),
+            block_end(config, n, n, 1.0, "10.5", warning), pause(config),
             end(config),
             holding("mic-check", "Microphone check: please stay quiet.", "MICROPHONE"),
             holding("noise-calibration", "Keep walking silently.", "NOISE"),
