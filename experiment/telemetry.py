@@ -101,9 +101,8 @@ class SessionTelemetry:
         """Call after the block's last trial: saves its frame intervals and summarises them."""
         intervals = list(self.win.frameIntervals)
         self.win.frameIntervals.clear()
-        for row in frame_rows(intervals, run=self.recorder.run, is_practice=block.is_practice,
-                              block=block.block):
-            self._frames.append(row)
+        self._frames.append_rows(frame_rows(intervals, run=self.recorder.run,
+                                            is_practice=block.is_practice, block=block.block))
         summary = block_frames(intervals, self.win.refreshThreshold, run=self.recorder.run,
                                is_practice=block.is_practice, block=block.block)
         self.markers.send("block_end", self.clock(), **self._block(block),

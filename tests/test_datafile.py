@@ -155,3 +155,16 @@ def test_recorder_scores_and_numbers_trials(tmp_path):
     assert rows[0]["seed"] == str(plan.seed)
     blocks = read_rows(rec.paths.blocks)
     assert blocks[0]["accuracy"] == str(round(1 / 3, 4))
+
+
+def test_append_rows_writes_a_block_of_rows_at_once(tmp_path):
+    from experiment.datafile import CsvAppender, read_rows
+    path = tmp_path / "frames.csv"
+    with CsvAppender(path, ("run", "frame", "interval_ms")) as out:
+        out.append_rows([{"run": 1, "frame": i + 1, "interval_ms": 16.7} for i in range(500)])
+        out.append_rows([])
+    with CsvAppender(path, ("run", "frame", "interval_ms")) as again:  # reopened: appended
+        again.append_rows([{"run": 2, "frame": 1, "interval_ms": None}])
+    rows = read_rows(path)
+    assert len(rows) == 501 and rows[0] == {"run": "1", "frame": "1", "interval_ms": "16.7"}
+    assert rows[-1] == {"run": "2", "frame": "1", "interval_ms": ""}
