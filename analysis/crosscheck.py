@@ -167,7 +167,7 @@ def _fixed_rows(analysis: str, f) -> list[tuple[str, str, str, float]]:
 def _primary_rows(t, plan, conds, spec, cousineau_morey, participant_means, fit_condition_lmm,
                   NotIdentifiable) -> list[tuple[str, str, str, float]]:
     from .accuracy import accuracy_gee
-    from .pipeline import KEY_CONTRAST, _pairs
+    from .pipeline import condition_pairs
 
     rows = []
     ref = plan.conditions.reference
@@ -179,7 +179,7 @@ def _primary_rows(t, plan, conds, spec, cousineau_morey, participant_means, fit_
     except NotIdentifiable as e:
         return [("primary LMM", "not fitted", str(e), math.nan)]
     f = fit.fit
-    pairs = [KEY_CONTRAST if set(p) == set(KEY_CONTRAST) else p for p in _pairs(fit.conditions)]
+    pairs = condition_pairs(fit.conditions)
     re_cols = [0 if n == "participant" else order.index(n.split(":", 1)[1])
                for n in f.cov_re.index]
     spec["primary"] = {"conditions": order, "structure": fit.structure, "re_columns": re_cols,

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from .design import Design, DesignError, check_contrasts, resolve_design
+from .design import Design, check_contrasts, resolve_design
 from .factorial import factorial_rm_anova, named_contrast_tests
 from .factorial_lmm import (fit_factorial_lmm, lmm_anova_table, lmm_cell_means,
                             lmm_contrast_table)
@@ -43,7 +43,8 @@ def wanted(plan: Plan) -> bool:
 
 def design_results(test: pd.DataFrame, plan: Plan, conditions: tuple[str, ...]
                    ) -> DesignResults:
-    """Every table of the section; raises DesignError when plan and data disagree."""
+    """Every table of the section; raises :class:`analysis.design.DesignError` when plan
+    and data disagree."""
     trials = design_trials(test, plan)
     design = resolve_design(trials, plan.design, {"condition": conditions})
     check_contrasts(design, plan.contrasts.named)
@@ -118,5 +119,3 @@ def _analyses(trials: pd.DataFrame, design: Design, plan: Plan, label: str,
     out["design_lmm_cell_means"] = lmm_cell_means(fit)
     return out
 
-
-__all__ = ["DesignError", "DesignResults", "design_results", "design_trials", "wanted"]

@@ -98,9 +98,12 @@ def _check_out_dir(data_dir: Path, out_dir: Path) -> None:
                             f"analysis never writes there: choose another output folder")
 
 
-def _pairs(conditions: tuple[str, ...]) -> list[tuple[str, str]]:
-    return [(conditions[j], conditions[i]) for i in range(len(conditions))
-            for j in range(i + 1, len(conditions))]
+def condition_pairs(conditions: tuple[str, ...]) -> list[tuple[str, str]]:
+    """Every pair (a, b) of conditions, a the later one in ``conditions``, except that the
+    study's key contrast reads backward vs forward (:data:`KEY_CONTRAST`)."""
+    pairs = [(conditions[j], conditions[i]) for i in range(len(conditions))
+             for j in range(i + 1, len(conditions))]
+    return [KEY_CONTRAST if set(p) == set(KEY_CONTRAST) else p for p in pairs]
 
 
 def _lmm_tables(fit: ConditionFit, adjust: str) -> tuple[pd.DataFrame, pd.DataFrame,
@@ -164,9 +167,7 @@ def _lmm_tables(fit: ConditionFit, adjust: str) -> tuple[pd.DataFrame, pd.DataFr
 
 def _contrast_frame(fit: ConditionFit, adjust: str) -> pd.DataFrame:
     conds = fit.conditions
-    pairs = [p for p in _pairs(conds)]
-    # the study's contrast reads backward vs forward
-    pairs = [KEY_CONTRAST if set(p) == set(KEY_CONTRAST) else p for p in pairs]
+    pairs = condition_pairs(conds)
     rows = []
     for a, b in pairs:
         k = fit.contrast(a, b)
@@ -216,8 +217,7 @@ def run(data_dir: Path, out_dir: Path, plan: Plan, skip_bad: bool = False,
         raise AnalysisError("no participant is left after the exclusions (see the plan's "
                             "[participants] rules); nothing to analyse")
     tables = res.tables
-    pairs = _pairs(conds)
-    pairs = [KEY_CONTRAST if set(p) == set(KEY_CONTRAST) else p for p in pairs]
+    pairs = condition_pairs(conds)
     rt_label = f"Mean RT, correct {pc} trials (ms)"
 
     steps = ["descriptives", "primary model", "untrimmed model", "rm-ANOVA", "accuracy",
