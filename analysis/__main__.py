@@ -1,11 +1,13 @@
 """``python -m analysis``: data folder → tables, figures and report.
 
-    python -m analysis [--data DIR] [--out DIR] [--plan FILE] [--skip-bad-files]
+    python -m analysis [--data DIR] [--out DIR] [--plan FILE] [--skip-bad-files] [--force]
+                       [--accept-edited] [--include-simulated]
     python -m analysis --data FILE_OR_DIR --columns mapping.toml [--out DIR] [--plan FILE]
 
-Unusable input (a malformed or foreign data file, a bad plan, an impossible analysis) prints
-one line ``error: ...`` to stderr and exits with status 2; nothing in the data folder is
-ever written.
+Unusable input (a malformed or foreign data file, a bad plan, an impossible analysis, an
+unusable output folder) prints one line ``error: ...`` to stderr and exits with status 2;
+nothing in the data folder is ever written, and ``--out`` is replaced only by a complete
+new output (files there that the analysis did not write are kept).
 """
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ from pathlib import Path
 from .cleaning import AnalysisError
 from .loader import DataError
 from .mapping import MappingError, load_mapping
+from .output import OutputError
 from .plan import PlanError, load_plan
 
 
@@ -37,6 +40,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         "TOML (see docs/analysis.md)")
     p.add_argument("--skip-bad-files", action="store_true",
                    help="leave out malformed files (listed in the report) instead of stopping")
+    p.add_argument("--force", action="store_true",
+                   help="write into an existing --out folder that this analysis did not write "
+                        "(its files are kept, except those named like an output)")
+    p.add_argument("--accept-edited", action="store_true",
+                   help="analyse data files changed since their session ended (their sha256 "
+                        "differs from the sidecar's), with a note in the report")
+    p.add_argument("--include-simulated", action="store_true",
+                   help="analyse simulated sessions (simulated = 1) together with real ones")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     return p.parse_args(argv)
 
@@ -52,9 +63,15 @@ def main(argv: list[str] | None = None) -> int:
         mapping = load_mapping(args.columns) if args.columns is not None else None
         res = run(args.data, args.out, plan, skip_bad=args.skip_bad_files,
                   progress=False if args.no_progress else None, command=command.strip(),
-                  mapping=mapping)
-    except (DataError, PlanError, AnalysisError, MappingError) as e:
+                  mapping=mapping, force=args.force, accept_edited=args.accept_edited,
+                  include_simulated=args.include_simulated)
+    except (DataError, PlanError, AnalysisError, MappingError, OutputError) as e:
         print(f"error: {e}", file=sys.stderr)
+        return 2
+    except OSError as e:
+        where = f" {e.filename}" if e.filename else ""
+        print(f"error: cannot read or write{where} ({e.strerror or e}); the previous "
+              f"output in {args.out} is unchanged", file=sys.stderr)
         return 2
     for s in res.loaded.skipped:
         print(f"skipped {s.path}: {s.reason}", file=sys.stderr)

@@ -27,6 +27,10 @@ CODER_CODES = ("correct", "wrong", "unclear")
 VOICE_DEVICE = "voice"
 #: The trial file's ``response`` of a voice trial with a detected speech onset.
 VOICE_RESPONSE = "voice"
+#: Longest response window and interval the experiment runs (``timing.*_s`` ≤ 60 s), in ms.
+MAX_WINDOW_MS = 60000.0
+#: Fastest treadmill speed the experiment accepts (km/h).
+MAX_SPEED_KMH = 30.0
 #: Coder IDs (in ``coding_<coder>.csv`` and the plan's ``voice.coder``).
 CODER_ID_PATTERN = r"[A-Za-z0-9_-]+"
 
@@ -61,7 +65,8 @@ TRIAL_COLUMNS: tuple[Column, ...] = (
     Column("block", "int", "block number ≥ 1", minimum=1),
     Column("condition", "str", "condition (design.conditions of the session's config)"),
     Column("block_in_condition", "int", "≥ 1", minimum=1),
-    Column("speed_set_kmh", "float", "km/h ≥ 0", minimum=0, empty_ok=True),
+    Column("speed_set_kmh", "float", "km/h 0 … 30", minimum=0, maximum=MAX_SPEED_KMH,
+           empty_ok=True),
     Column("trial_in_block", "int", "≥ 1", minimum=1),
     Column("trial_in_session", "int", "≥ 1", minimum=1),
     Column("word", "str", "the word shown"),
@@ -72,22 +77,24 @@ TRIAL_COLUMNS: tuple[Column, ...] = (
            allowed=CONGRUENCY, empty_ok=True),
     Column("correct_response", "str", "key name, buttonN, or for voice the ink name"),
     Column("response", "str", "key name, buttonN or voice, empty if none", empty_ok=True),
-    Column("rt_ms", "float", "milliseconds > 0, empty if no response", minimum=0,
-           empty_ok=True),
+    Column("rt_ms", "float", "milliseconds > 0, at most the 60 s response window, empty if "
+           "no response", minimum=0, maximum=MAX_WINDOW_MS, empty_ok=True),
     Column("correct", "int", "0 or 1", minimum=0, maximum=1),
     Column("timeout", "int", "0 or 1", minimum=0, maximum=1),
     Column("rt_source", "str", "how the RT was measured", allowed=RT_SOURCES),
     Column("response_device", "str", "response device", allowed=RESPONSE_DEVICES),
     Column("fixation_onset_s", "float", "seconds", empty_ok=True),
     Column("stim_onset_s", "float", "seconds", empty_ok=True),
-    Column("iti_s", "float", "seconds ≥ 0", minimum=0, empty_ok=True),
+    Column("iti_s", "float", "seconds 0 … 60", minimum=0, maximum=MAX_WINDOW_MS / 1000,
+           empty_ok=True),
     Column("dropped_frames", "int", "≥ 0", minimum=0),
     Column("accuracy_code", "str", "how correct was decided", allowed=ACCURACY_CODES),
     Column("audio_file", "str", "the trial's WAV file name, empty for non-voice trials",
            empty_ok=True),
     Column("noise_file", "str", "the noise-calibration WAV file name, empty for non-voice "
            "trials", empty_ok=True),
-    Column("voice_online_rt_ms", "float", "milliseconds, may be empty", empty_ok=True),
+    Column("voice_online_rt_ms", "float", "milliseconds, may be empty",
+           maximum=MAX_WINDOW_MS, empty_ok=True),
     Column("voice_confidence", "float", "0 … 1, may be empty", minimum=0, maximum=1,
            empty_ok=True),
     Column("timestamp", "str", "ISO 8601 time"),
@@ -105,8 +112,10 @@ BLOCK_COLUMNS: tuple[Column, ...] = (
     Column("block", "int", "block number ≥ 1", minimum=1),
     Column("condition", "str", "condition (design.conditions of the session's config)"),
     Column("block_in_condition", "int", "≥ 1", minimum=1),
-    Column("speed_set_kmh", "float", "km/h ≥ 0", minimum=0, empty_ok=True),
-    Column("speed_actual_kmh", "float", "km/h ≥ 0", minimum=0, empty_ok=True),
+    Column("speed_set_kmh", "float", "km/h 0 … 30", minimum=0, maximum=MAX_SPEED_KMH,
+           empty_ok=True),
+    Column("speed_actual_kmh", "float", "km/h 0 … 30", minimum=0, maximum=MAX_SPEED_KMH,
+           empty_ok=True),
     Column("n_trials", "int", "≥ 0", minimum=0),
     Column("accuracy", "float", "proportion 0–1", minimum=0, maximum=1, empty_ok=True),
     Column("started", "str", "ISO 8601 time", empty_ok=True),
@@ -124,7 +133,7 @@ CODER_COLUMNS: tuple[Column, ...] = (
     Column("audio_file", "str", "the trial's WAV file name"),
     Column("code", "str", "the coder's accuracy code", allowed=CODER_CODES),
     Column("onset_ms", "float", "milliseconds > 0 from the stimulus flip, empty = no speech",
-           minimum=0, empty_ok=True),
+           minimum=0, maximum=MAX_WINDOW_MS, empty_ok=True),
     Column("detected_rt_ms", "float", "the trial file's rt_ms when coded, may be empty",
            minimum=0, empty_ok=True),
     Column("onset_moved", "int", "0 or 1", minimum=0, maximum=1),

@@ -30,15 +30,19 @@ import pandas as pd
 from . import coding
 from .vocabulary import (CONFIG_SUFFIX, Vocabulary, VocabularyError, config_path,
                          session_vocabulary, vocabulary_problems)
+from .consistency import consistency_problems
+from .sidecar import sidecar_problems
 from .codebook import (BLOCK_COLUMNS, CODER_COLUMNS, CODER_FILE_PREFIX,
                        TRIAL_COLUMNS, VOICE_DEVICE, VOICE_RESPONSE, VOICE_TRIAL_COLUMN_NAMES,
                        Column)
 
 TRIALS_SUFFIX = "_trials.csv"
 BLOCKS_SUFFIX = "_blocks.csv"
-# Sub-folders of a data folder that hold simulated data (the demo, the shipped example):
-# never mixed into an analysis of the folder above them; analyse them by naming them.
-SIMULATED_FOLDERS = ("demo", "example")
+#: Integers beyond this are refused: a float64 holds every integer up to 2^53 exactly.
+MAX_INTEGER = 2**53
+# A number as the codebook writes it: digits, optional decimals and exponent (no '_', no
+# 'inf'/'nan', no spaces), which is stricter than Python's float().
+NUMBER_PATTERN = r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?"
 SORT_KEYS = ["participant", "session", "trial_in_session"]
 
 
@@ -104,6 +108,14 @@ def _read_rows(raw: bytes, where: str, columns: tuple[Column, ...],
     if not text.strip():
         raise DataError(f"{where}: empty file (no header row)")
     reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        return _parse_rows(reader, text, where, columns, notes)
+    except csv.Error as e:
+        raise DataError(f"{where}: line {reader.line_num}: not readable as CSV ({e})") from None
+
+
+def _parse_rows(reader, text: str, where: str, columns: tuple[Column, ...],
+                notes: list[str]) -> list[tuple[str, ...]]:
     header = next(reader)
     names = [c.name for c in columns]
     missing = [n for n in names if n not in header]
@@ -166,12 +178,17 @@ def _column_problems(s: pd.Series, col: Column) -> tuple[list[tuple[np.ndarray, 
     if col.kind in ("int", "float"):
         vals = _numbers(s.to_numpy())
         num = pd.Series(vals, index=s.index)
-        finite = np.isfinite(vals)
+        finite = np.isfinite(vals) & s.str.fullmatch(NUMBER_PATTERN).to_numpy(dtype=bool)
         notnum = ~empty & ~finite
         if col.kind == "int":
             notnum |= ~empty & finite & (np.where(finite, vals, 0) % 1 != 0)
         problems.append((notnum, "is not an integer" if col.kind == "int" else "is not a number"))
         ok = ~empty & ~notnum
+        if col.kind == "int":
+            with np.errstate(invalid="ignore"):
+                big = ok & (np.abs(np.where(ok, vals, 0)) >= MAX_INTEGER)
+            problems.append((big, f"is too large (integers must be below 2^53)"))
+            ok &= ~big
         with np.errstate(invalid="ignore"):
             if col.minimum is not None:
                 problems.append((ok & (vals < col.minimum), f"is below {col.minimum:g}"))
@@ -296,14 +313,19 @@ def _duplicate_problems(t: pd.DataFrame, wheres: list[str], keys: list[str],
 
 
 def load_trials(data_dir: Path, skip_bad: bool = False, progress: bool | None = None,
-                coder: str = "") -> LoadedData:
+                coder: str = "", accept_edited: bool = False,
+                include_simulated: bool = False) -> LoadedData:
     """Every ``*_trials.csv`` under ``data_dir`` (recursively, sorted by path), validated
     and concatenated. ``skip_bad``: leave bad files out (listed in ``skipped``) instead of
     raising :class:`DataError` for the first bad file (a bad coder file makes its session
     bad). ``progress``: tqdm bar (None: only on a terminal). ``coder``: whose coder files
     to apply to voice trials (the plan's ``voice.coder``; "" = the only coder of a session;
     several coders in a session and none named is a :class:`DataError` even with
-    ``skip_bad``)."""
+    ``skip_bad``). Each file must be consistent in itself (:mod:`analysis.consistency`)
+    and with its sidecar (:mod:`analysis.sidecar`; ``accept_edited``: a file changed since
+    the session ended is analysed, with a note, instead of refused). Simulated sessions
+    (``simulated`` = 1) are left out, with a note, of a folder that also holds real ones,
+    unless ``include_simulated``; a folder of simulated sessions only is analysed."""
     from tqdm.auto import tqdm
 
     data_dir = Path(data_dir)
@@ -311,21 +333,9 @@ def load_trials(data_dir: Path, skip_bad: bool = False, progress: bool | None = 
         raise DataError(f"{data_dir}: no such folder; pass --data with the folder that holds "
                         f"the session files")
     notes: list[str] = []
-    paths = []
-    for p in sorted(data_dir.rglob(f"*{TRIALS_SUFFIX}")):
-        if not p.is_file():
-            continue
-        top = p.relative_to(data_dir).parts[0]
-        if top in SIMULATED_FOLDERS:
-            note = (f"{(data_dir / top).as_posix()}/ left out (simulated {top} data); "
-                    f"analyse it with --data {(data_dir / top).as_posix()}")
-            if note not in notes:
-                notes.append(note)
-            continue
-        paths.append(p)
+    paths = [p for p in sorted(data_dir.rglob(f"*{TRIALS_SUFFIX}")) if p.is_file()]
     if not paths:
-        raise DataError(f"{data_dir}: no *{TRIALS_SUFFIX} files found (searched recursively"
-                        + (f"; left out {', '.join(SIMULATED_FOLDERS)}/" if notes else "") + ")")
+        raise DataError(f"{data_dir}: no *{TRIALS_SUFFIX} files found (searched recursively)")
     rel = [p.relative_to(data_dir).as_posix() for p in paths]
     wheres = [str(p) for p in paths]
     bpaths = [p.with_name(p.name[: -len(TRIALS_SUFFIX)] + BLOCKS_SUFFIX) for p in paths]
@@ -355,6 +365,9 @@ def load_trials(data_dir: Path, skip_bad: bool = False, progress: bool | None = 
     vocab = _vocabularies(paths, errors, notes)
     for i in errors:
         parts[i] = []
+    left_out = _simulated_left_out(parts, rel, errors, include_simulated, notes)
+    for i in left_out:
+        parts[i] = []
     t, bad = _validate(parts, wheres, TRIAL_COLUMNS)
     errors.update({f: m for f, m in bad.items() if f not in errors})
     rule_bad = _rule_problems(t, wheres)
@@ -365,6 +378,13 @@ def load_trials(data_dir: Path, skip_bad: bool = False, progress: bool | None = 
                                 range(len(paths))], dtype=object)[t["_file"].to_numpy()] \
         if len(t) else pd.Series([], dtype=object)
     t["language"] = t["language"].astype("str")
+    t = t[~t["_file"].isin(list(errors))]
+    text_columns = tuple(c.name for c in TRIAL_COLUMNS if c.kind == "str")
+    errors.update(consistency_problems(t, wheres, text_columns))
+    t = t[~t["_file"].isin(list(errors))]
+    read = {i: {paths[i].name: raws[i], **({bpaths[i].name: braws[i]} if i in braws else {})}
+            for i in range(len(paths))}
+    errors.update(sidecar_problems(t, paths, wheres, read, TRIALS_SUFFIX, accept_edited, notes))
     t = t[~t["_file"].isin(list(errors))]
     dup_bad = _duplicate_problems(t, wheres, ["participant", "session", "trial_in_session"],
                                   "trial")
@@ -399,6 +419,8 @@ def load_trials(data_dir: Path, skip_bad: bool = False, progress: bool | None = 
     counts = t["_trials_file"].value_counts()
     bcounts = b["_trials_file"].value_counts()
     for i in range(len(paths)):
+        if i in left_out:
+            continue
         if i in errors:
             skipped.append(SkippedFile(rel[i], errors[i]))
             continue
@@ -411,7 +433,7 @@ def load_trials(data_dir: Path, skip_bad: bool = False, progress: bool | None = 
                                    sha256_of(braws[i]), int(bcounts.get(i, 0))))
         if i in coder_files:
             files.append(coder_files[i])
-    if t.empty and len(errors) == len(paths):
+    if t.empty and len(errors) + len(left_out) == len(paths):
         raise DataError(f"{data_dir}: every trial file was skipped as bad; nothing to analyse")
     t["source_file"] = np.asarray(rel, dtype=object)[t["_trials_file"].to_numpy()]
     t["source_file"] = t["source_file"].astype("str")
@@ -441,6 +463,22 @@ def _vocabularies(paths: list[Path], errors: dict[int, str], notes: list[str]
         notes.append(f"{missing} session(s) without a saved *{CONFIG_SUFFIX}: their condition, "
                      f"ink and congruency values were not checked against a config")
     return vocab
+def _simulated_left_out(parts: list[list[tuple[str, ...]]], rel: list[str],
+                        errors: dict[int, str], include: bool, notes: list[str]) -> set[int]:
+    """Files of simulated sessions (every row ``simulated`` = 1) to leave out: those of a
+    folder that also holds real sessions, unless ``include``. Recognised by their rows, never
+    by a folder name."""
+    col = [c.name for c in TRIAL_COLUMNS].index("simulated")
+    simulated = {i for i, rows in enumerate(parts)
+                 if rows and i not in errors and all(r[col] == "1" for r in rows)}
+    real = [i for i, rows in enumerate(parts) if rows and i not in errors and i not in simulated]
+    if include or not simulated or not real:
+        return set()
+    shown = ", ".join(rel[i] for i in sorted(simulated)[:3]) + (", …" if len(simulated) > 3 else "")
+    notes.append(f"left out {len(simulated)} simulated session(s) (simulated = 1: {shown}) of a "
+                 f"folder with real sessions; analyse them on their own (--data their folder) "
+                 f"or with the real ones (--include-simulated)")
+    return simulated
 
 
 def _apply_coder_files(t: pd.DataFrame, paths: list[Path], rel: list[str], wheres: list[str],

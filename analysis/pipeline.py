@@ -30,6 +30,7 @@ from .figures import FigureFile
 from .loader import LoadedData, load_trials
 from .mapping import Mapping
 from .models import ConditionFit, NotIdentifiable, adjust_p, fit_condition_lmm
+from .output import discard, publish, staging_folder
 from .plan import Plan
 from .tables import CSV_FLOAT, Table, write_table
 from .tabular import load_tables
@@ -191,22 +192,43 @@ def _fmt_p(p: float) -> str:
 
 
 def run(data_dir: Path, out_dir: Path, plan: Plan, skip_bad: bool = False,
-        progress: bool | None = None, command: str = "", mapping: Mapping | None = None
-        ) -> Results:
+        progress: bool | None = None, command: str = "", mapping: Mapping | None = None,
+        force: bool = False, accept_edited: bool = False,
+        include_simulated: bool = False) -> Results:
     """Run the analysis; see the module docstring. ``mapping``: read ``data_dir`` (a file
     or folder of another lab's tables) through this column mapping instead of as
-    stroop-walk sessions. Raises DataError / PlanError / AnalysisError (one-line messages)
-    on unusable input."""
-    from tqdm.auto import tqdm
+    stroop-walk sessions. Raises DataError / PlanError / AnalysisError / OutputError
+    (one-line messages) on unusable input.
 
-    from .report import write_report
-
+    The outputs are written into a fresh folder beside ``out_dir`` and put in its place
+    only when complete (:mod:`analysis.output`; ``force``: write into an existing folder
+    that this tool did not write). ``accept_edited``, ``include_simulated``: see
+    :func:`analysis.loader.load_trials`."""
     data_dir, out_dir = Path(data_dir), Path(out_dir)
     _check_out_dir(data_dir, out_dir)
     loaded = (load_tables(data_dir, mapping) if mapping is not None else
               load_trials(data_dir, skip_bad=skip_bad, progress=progress,
-                          coder=plan.voice.coder))
+                          coder=plan.voice.coder, accept_edited=accept_edited,
+                          include_simulated=include_simulated))
     prepared = prepare(loaded.trials, plan)
+    staging = staging_folder(out_dir, force)
+    try:
+        res = _analyse(plan, loaded, prepared, staging, progress, command)
+        publish(staging, out_dir)
+    except BaseException:
+        discard(staging)
+        raise
+    res.out_dir = out_dir
+    return res
+
+
+def _analyse(plan: Plan, loaded: LoadedData, prepared: Prepared, out_dir: Path,
+             progress: bool | None, command: str) -> Results:
+    """Results 1-7: every table, figure and the report written into ``out_dir``."""
+    from tqdm.auto import tqdm
+
+    from .report import write_report
+
     res = Results(plan=plan, loaded=loaded, prepared=prepared, out_dir=out_dir)
     conds, ref = prepared.conditions, prepared.reference
     test = prepared.test
@@ -426,7 +448,6 @@ def run(data_dir: Path, out_dir: Path, plan: Plan, skip_bad: bool = False,
         elif step == "figures":
             _figures(res, primary_test, valid, test, rt_label)
     bar.close()
-    _clean_outputs(out_dir, {t.name for t in tables}, {f.name for f in res.figures})
     for t in tables:
         write_table(t, out_dir / "tables")
     write_cleaned_trials(test, plan, out_dir / CLEANED_TRIALS)
@@ -504,16 +525,3 @@ def _figures(res: Results, primary_test: pd.DataFrame, valid: pd.DataFrame,
             f"Participant interference (incongruent − {base}, ms; grey lines) and its mean "
             f"with within-subject 95% CI per condition.",
             figs.interference_by_condition(test[test["valid"]], conds, base, folder))
-
-
-def _clean_outputs(out_dir: Path, tables: set[str], figures: set[str]) -> None:
-    """Remove tables/figures a previous run wrote that this run does not produce (e.g. the
-    interference table after the data lost their congruent trials)."""
-    for sub, names, exts in (("tables", tables, (".csv", ".md", ".tex")),
-                             ("figures", figures, (".png", ".svg"))):
-        folder = out_dir / sub
-        if not folder.is_dir():
-            continue
-        for p in sorted(folder.iterdir()):
-            if p.is_file() and p.suffix in exts and p.stem not in names:
-                p.unlink()

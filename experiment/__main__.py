@@ -14,14 +14,19 @@ from pathlib import Path
 import numpy as np
 
 from experiment.config import Config, ConfigError, load_config, preset_path
-from experiment.datafile import DataFileError, existing_session_paths, read_json
+from experiment.datafile import DataFileError, DiskFullError, existing_session_paths, read_json
 from experiment.design import (order_for_participant, parse_order, session_plan,
                                write_conditions_file)
+from experiment.identifiers import name_problem, session_problem
 from experiment.recorder import SessionInfo, SessionRecorder
 
 
 class UsageError(RuntimeError):
     """Bad input found before anything was written (one-line message)."""
+
+
+class SessionStopped(RuntimeError):
+    """The session stopped on a fault (disk full); its data are kept and it can be resumed."""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -71,7 +76,10 @@ def ask_participant(config: Config, args: argparse.Namespace) -> None:
     if not dlg.OK:
         raise KeyboardInterrupt
     args.participant, args.experimenter = str(info["participant"]).strip(), info["experimenter"]
-    args.session = int(info["session"])
+    try:
+        args.session = int(str(info["session"]).strip())
+    except ValueError:
+        raise UsageError(f"session {info['session']!r} must be a whole number") from None
     conditions = config.design.conditions
     try:
         suggested = "-".join(order_for_participant(args.participant, conditions))
@@ -153,11 +161,9 @@ def run(args: argparse.Namespace) -> int:
         if args.simulate:
             raise UsageError("--simulate needs --participant (e.g. --participant SIM01)")
         ask_participant(config, args)
-    if not args.participant or any(ch in args.participant for ch in '/\\:*?"<>| '):
-        raise UsageError(f"participant ID {args.participant!r} must be non-empty, without spaces or "
-                         "path characters")
-    if args.session < 1:
-        raise UsageError(f"session {args.session} must be >= 1")
+    for problem in (name_problem(args.participant, "participant ID"), session_problem(args.session)):
+        if problem is not None:
+            raise UsageError(problem)
     conditions = config.design.conditions
     if args.order:
         order, order_source = parse_order(args.order, conditions), "override"
@@ -178,13 +184,68 @@ def run(args: argparse.Namespace) -> int:
         if not args.resume:
             raise UsageError(f"participant {args.participant} session {args.session} was started "
                              f"before ('{status}', {existing.folder}); add --resume to continue it")
-        # a resumed session runs with the config it started with (device, timing, design)
-        config = load_config(existing.config)
+        # a resumed session runs with the config and order it started with
+        refuse_changes_on_resume(args, config, order, existing)
+        config = saved_config(existing)
     elif args.resume:
         raise UsageError(f"nothing to resume: no session {args.session} of {args.participant} "
                          f"under {data_dir}; pass the data folder it was started with, e.g. "
                          "--data-dir data/demo for the demo")
     return run_session(config, args, data_dir, order, order_source)
+
+
+def saved_config(existing) -> Config:
+    """The config an unfinished session started with (its ``_config.toml``, or if that file
+    is missing the copy in its sidecar)."""
+    if existing.config.exists():
+        return load_config(existing.config)
+    from experiment.config import config_from_tables
+    return config_from_tables(read_json(existing.sidecar).get("config") or {})
+
+
+def refuse_changes_on_resume(args: argparse.Namespace, config: Config, order, existing) -> None:
+    """UsageError if ``--order``, ``--config`` or ``--preset`` ask for something other than what
+    the session started with (a resumed session keeps its order and config)."""
+    sidecar = read_json(existing.sidecar)
+    saved_order = tuple(sidecar.get("condition_order") or ())
+    if args.order and tuple(order) != saved_order:
+        raise UsageError(f"--order {args.order} differs from the order this session started with "
+                         f"({'-'.join(saved_order)}); resume without --order")
+    if args.config or args.preset:
+        key = first_difference(config.raw, saved_config(existing).raw)
+        if key is not None:
+            given = " ".join([f"--preset {n}" for n in args.preset]
+                             + [f"--config {c}" for c in args.config])
+            raise UsageError(f"{given} changes {key} from the config this session started with "
+                             f"({existing.config.name}); resume without --config/--preset")
+
+
+def first_difference(a, b, prefix: str = "") -> str | None:
+    """The first dotted key whose value differs between two nested tables, or None."""
+    for key in sorted(set(a) | set(b)):
+        if isinstance(a.get(key), dict) and isinstance(b.get(key), dict):
+            found = first_difference(a[key], b[key], f"{prefix}{key}.")
+            if found is not None:
+                return found
+        elif a.get(key) != b.get(key):
+            return f"{prefix}{key}"
+    return None
+
+
+def check_platform_keys(config: Config) -> None:
+    """UsageError if a configured key is not one this platform's PsychoPy keyboard reports."""
+    from psychopy.hardware.keyboard import keyNames
+    r = config.response
+    wanted = {"continue_key": r.continue_key, "pause_key": r.pause_key, "abort_key": r.abort_key}
+    if r.device == "keyboard":
+        wanted.update({f"keys.{c}": k for c, k in r.keys.items()})
+    if r.device == "voice":
+        wanted.update({f"code_keys.{c}": k for c, k in r.code_keys.items()})
+    reported = set(keyNames.values())
+    for key, name in wanted.items():
+        if name not in reported:
+            raise UsageError(f"response.{key} = {name!r}: this computer's keyboard has no such key "
+                             f"for PsychoPy ({sys.platform}); choose another key")
 
 
 def response_device(config: Config, win, keyboard, joystick=None, audio_channels: int = 1):
@@ -280,6 +341,7 @@ def run_session(config: Config, args, data_dir: Path, order, order_source: str) 
         raise UsageError(problem)
     from experiment.session import Session
 
+    check_platform_keys(config)
     logging.console.setLevel(logging.WARNING)
     win = open_window(config, fullscreen=False if args.windowed else None)
     participant = device = audio = background = voice = None
@@ -320,6 +382,7 @@ def run_session(config: Config, args, data_dir: Path, order, order_source: str) 
                                              run_info)
         config = recorder.config  # on resume: the config the session started with
         logging.LogFile(str(recorder.paths.log), level=logging.INFO, filemode="a")
+        recorder.after_save = logging.flush  # the log on disk keeps up with the data files
         logging.exp(f"run {recorder.run}: {run_info}")
         if args.simulate:
             from analysis.simulation import RTModel
@@ -347,6 +410,11 @@ def run_session(config: Config, args, data_dir: Path, order, order_source: str) 
                           telemetry=SessionTelemetry(win, recorder, config, markers, core.getTime))
         try:
             status = session.run()
+        except DiskFullError as exc:
+            stop_after_write_failure(recorder, exc)
+            raise SessionStopped(f"{exc}; {len(recorder.trial_rows)} trials are saved in "
+                                 f"{recorder.paths.trials}: free space on that disk, then "
+                                 f"continue with --resume") from None
         except BaseException as exc:
             recorder.add_event("crash", error=repr(exc))
             recorder.finish("aborted")
@@ -368,12 +436,30 @@ def run_session(config: Config, args, data_dir: Path, order, order_source: str) 
     return 0 if status == "complete" else 4
 
 
+def stop_after_write_failure(recorder: SessionRecorder, exc: DataFileError) -> None:
+    """Record the stop in the sidecar if the disk still takes it; else leave it 'running'
+    (both are resumable) and close the files."""
+    try:
+        recorder.add_event("stopped", error=str(exc))
+        recorder.finish("aborted")
+    except DataFileError:
+        recorder.close()
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return run(args)
+    except SessionStopped as exc:
+        print(f"stopped: {exc}", file=sys.stderr)
+        return 4
     except (ConfigError, UsageError, DataFileError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # a data folder that fails under us (full, read-only, removed)
+        where = f" {exc.filename}" if exc.filename else ""
+        print(f"error: cannot write{where} ({exc.strerror or exc}); fix the data folder and "
+              "start again (add --resume if the session had begun)", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("cancelled: nothing was started", file=sys.stderr)

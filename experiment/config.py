@@ -12,6 +12,7 @@ from __future__ import annotations
 import collections.abc
 import copy
 import dataclasses
+import math
 import re
 import tomllib
 import typing
@@ -19,6 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
 
+from experiment.identifiers import name_problem
+from experiment.key_names import key_problem
 from experiment.stimulus_set import STIMULI_DIR, StimulusSet, load_stimulus_set
 
 DEFAULT_CONFIG = Path(__file__).with_name("default.toml")
@@ -30,6 +33,14 @@ CONDITION_NAME = r"[a-z][a-z0-9_]*"
 RESPONSE_DEVICES = ("keyboard", "buttons", "voice")
 ACCURACY_CODES = ("correct", "wrong", "unclear")  # experimenter codes for vocal trials
 CODE_DEFAULTS = ("uncoded", "correct")
+MAX_SPEED_KMH = 30.0     # fastest treadmill speed (and what the block-end screen accepts)
+MAX_DURATION_S = 60.0    # longest fixation, response window, interval, settle or feedback
+MAX_BLOCKS_PER_CONDITION = 50
+MAX_TRIALS_PER_BLOCK = 1200
+MAX_PRACTICE_TRIALS = 1000
+MAX_PRACTICE_ROUNDS = 20
+MAX_SCREEN_PX = 16384
+MAX_SIMULATION_S = 5.0   # bound of every simulated-participant time parameter
 
 
 class ConfigError(ValueError):
@@ -211,6 +222,13 @@ def read_toml(path: Path) -> dict[str, Any]:
             return tomllib.load(fh)
     except FileNotFoundError:
         raise ConfigError(f"config file not found: {path}") from None
+    except IsADirectoryError:
+        raise ConfigError(f"config {path} is a folder; name a TOML file (e.g. {path}/lab.toml)") \
+            from None
+    except OSError as exc:
+        raise ConfigError(f"config file {path} cannot be read ({exc.strerror})") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not valid TOML (not UTF-8 text)") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML ({exc})") from None
 
@@ -319,6 +337,8 @@ def _typed(value: Any, hint: Any, key: str) -> Any:
     if hint is float:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise ConfigError(f"{key} = {value!r}: must be a number")
+        if not math.isfinite(value):
+            raise ConfigError(f"{key} = {value!r}: must be a finite number")
         return float(value)
     if hint is str:
         if not isinstance(value, str) or not value:
@@ -342,8 +362,16 @@ def _require(ok: bool, key: str, value: Any, allowed: str) -> None:
         raise ConfigError(f"{key} = {value!r}: {allowed}")
 
 
+def _within(value: float, lo: float, hi: float, key: str, unit: str = "") -> None:
+    _require(lo <= value <= hi, key, value, f"must be between {lo:g} and {hi:g}{unit}")
+
+
 def _check_ranges(c: Config) -> None:
     d, t, r, p, disp, s = c.design, c.timing, c.response, c.practice, c.display, c.simulation
+    e = c.experiment
+    problem = name_problem(e.name, "experiment.name")
+    _require(problem is None, "experiment.name", e.name, str(problem))
+    _require(e.base_seed >= 0, "experiment.base_seed", e.base_seed, "must be >= 0")
     _require(len(d.conditions) >= 1 and len(set(d.conditions)) == len(d.conditions),
              "design.conditions", list(d.conditions), "must list each condition once")
     for name in d.conditions:
@@ -354,10 +382,10 @@ def _check_ranges(c: Config) -> None:
         _require(re.fullmatch(CONDITION_NAME, name) is not None, f"conditions.{name}", name,
                  "a condition name must be lower-case letters, digits and _ (starting with a "
                  "letter)")
-        _require(c.conditions[name].treadmill_speed_kmh >= 0, f"conditions.{name}.treadmill_speed_kmh",
-                 c.conditions[name].treadmill_speed_kmh, "must be >= 0 km/h")
-    _require(d.blocks_per_condition >= 1, "design.blocks_per_condition", d.blocks_per_condition,
-             "must be >= 1")
+        _within(c.conditions[name].treadmill_speed_kmh, 0, MAX_SPEED_KMH,
+                f"conditions.{name}.treadmill_speed_kmh", " km/h")
+    _within(d.blocks_per_condition, 1, MAX_BLOCKS_PER_CONDITION, "design.blocks_per_condition")
+    _within(d.trials_per_block, 1, MAX_TRIALS_PER_BLOCK, "design.trials_per_block")
     for key, prop in (("proportion_congruent", d.proportion_congruent),
                       ("proportion_neutral", d.proportion_neutral)):
         _require(0.0 <= prop < 1.0, f"design.{key}", prop, "must be in [0, 1)")
@@ -369,9 +397,9 @@ def _check_ranges(c: Config) -> None:
                           len(d.colours))
     except ValueError as exc:
         raise ConfigError(f"design.trials_per_block = {d.trials_per_block}: {exc}") from None
-    for key in ("fixation_s", "response_window_s", "iti_min_s", "settle_s", "feedback_s"):
-        value = getattr(t, key)
-        _require(0 <= value <= 60, f"timing.{key}", value, "must be between 0 and 60 s")
+    for key in ("fixation_s", "response_window_s", "iti_min_s", "iti_max_s", "settle_s",
+                "feedback_s"):
+        _within(getattr(t, key), 0, MAX_DURATION_S, f"timing.{key}", " s")
     _require(t.response_window_s >= 0.2, "timing.response_window_s", t.response_window_s,
              "must be >= 0.2 s")
     _require(t.iti_max_s >= t.iti_min_s, "timing.iti_max_s", t.iti_max_s,
@@ -384,7 +412,12 @@ def _check_ranges(c: Config) -> None:
              f"must map exactly the colours in design.colours ({', '.join(d.colours)})")
     keys = list(r.keys.values())
     _require(len(set(keys)) == len(keys), "response.keys", keys, "each colour needs its own key")
-    _require(r.joystick >= 0, "response.joystick", r.joystick, "must be >= 0 (0 = the first joystick)")
+    named = [(f"response.keys.{colour}", key) for colour, key in r.keys.items()]
+    named += [(f"response.{n}", getattr(r, n)) for n in ("continue_key", "pause_key", "abort_key")]
+    named += [(f"response.code_keys.{code}", key) for code, key in r.code_keys.items()]
+    for key_path, key in named:
+        _require(key_problem(key) is None, key_path, key, str(key_problem(key)))
+    _within(r.joystick, 0, 15, "response.joystick", " (0 = the first joystick)")
     _require(set(r.buttons) == set(d.colours), "response.buttons", sorted(r.buttons),
              f"must map exactly the colours in design.colours ({', '.join(d.colours)})")
     for colour, number in r.buttons.items():
@@ -401,20 +434,24 @@ def _check_ranges(c: Config) -> None:
                  "must differ from every response key")
     if r.device == "voice":
         _check_voice(c)
-    _require(p.trials >= 0, "practice.trials", p.trials, "must be >= 0")
+    _within(p.trials, 0, MAX_PRACTICE_TRIALS, "practice.trials")
     _require(p.condition in c.conditions, "practice.condition", p.condition,
              f"allowed: {', '.join(c.conditions)}")
     _require(0 <= p.accuracy_criterion <= 1, "practice.accuracy_criterion",
              p.accuracy_criterion, "must be in [0, 1]")
-    _require(p.max_repeats >= 1, "practice.max_repeats", p.max_repeats, "must be >= 1")
+    _within(p.max_repeats, 1, MAX_PRACTICE_ROUNDS, "practice.max_repeats")
     _require(disp.units in ("height", "norm", "pix"), "display.units", disp.units,
              "allowed: height, norm, pix (deg and cm need a calibrated monitor profile)")
-    _require(len(disp.size_px) == 2 and min(disp.size_px) > 0, "display.size_px",
-             list(disp.size_px), "must be [width, height] in pixels")
-    _require(disp.text_height > 0, "display.text_height", disp.text_height, "must be > 0")
-    _require(disp.message_height >= disp.text_height, "display.message_height", disp.message_height,
-             f"must be >= display.text_height ({disp.text_height}): participants read messages "
-             "while walking")
+    _require(len(disp.size_px) == 2 and all(0 < v <= MAX_SCREEN_PX for v in disp.size_px),
+             "display.size_px", list(disp.size_px),
+             f"must be [width, height] in pixels, each 1-{MAX_SCREEN_PX}")
+    _within(disp.screen, 0, 15, "display.screen", " (0 = the first screen)")
+    tallest = {"height": 1.0, "norm": 2.0, "pix": float(MAX_SCREEN_PX)}[disp.units]
+    _require(0 < disp.text_height <= tallest, "display.text_height", disp.text_height,
+             f"must be > 0 and at most {tallest:g} ({disp.units} units: the screen height)")
+    _require(tallest >= disp.message_height >= disp.text_height, "display.message_height",
+             disp.message_height, f"must be >= display.text_height ({disp.text_height}): "
+             f"participants read messages while walking; and at most {tallest:g}")
     _require(0 <= disp.min_screen_s <= 10, "display.min_screen_s", disp.min_screen_s,
              "must be between 0 and 10 s")
     for key in ("background", "foreground"):
@@ -422,8 +459,14 @@ def _check_ranges(c: Config) -> None:
         _require(len(rgb) == 3 and all(0 <= v <= 255 for v in rgb), f"display.{key}",
                  list(rgb), "must be [r, g, b] with values 0-255")
     for key in ("mu_s", "tau_s"):
-        _require(getattr(s, key) > 0, f"simulation.{key}", getattr(s, key), "must be > 0 s")
-    _require(s.sigma_s >= 0, "simulation.sigma_s", s.sigma_s, "must be >= 0 s")
+        _require(0 < getattr(s, key) <= MAX_SIMULATION_S, f"simulation.{key}", getattr(s, key),
+                 f"must be > 0 and at most {MAX_SIMULATION_S:g} s")
+    for key in ("sigma_s", "participant_sd_s"):
+        _within(getattr(s, key), 0, MAX_SIMULATION_S, f"simulation.{key}", " s")
+    shifts = [(f"simulation.{k}", getattr(s, k)) for k in ("congruent_shift_s", "neutral_shift_s")]
+    shifts += [(f"simulation.condition_shift_s.{k}", v) for k, v in s.condition_shift_s.items()]
+    for key, value in shifts:
+        _within(value, -MAX_SIMULATION_S, MAX_SIMULATION_S, key, " s")
     _require(0 <= s.error_rate < 1, "simulation.error_rate", s.error_rate, "must be in [0, 1)")
     _require(0 <= s.press_min_s <= s.press_max_s <= 5, "simulation.press_max_s", s.press_max_s,
              f"must be >= simulation.press_min_s ({s.press_min_s}) and <= 5 s")
@@ -455,7 +498,7 @@ def _check_voice(c: Config) -> None:
              f"allowed: {', '.join(CODE_DEFAULTS)}")
     _require(v.sample_rate_hz in (32000, 44100, 48000, 88200, 96000), "voice.sample_rate_hz",
              v.sample_rate_hz, "allowed: 32000, 44100, 48000, 88200, 96000")
-    _require(v.channel >= 0, "voice.channel", v.channel, "must be >= 0")
+    _within(v.channel, 0, 63, "voice.channel")
     _require(1.0 <= v.noise_calibration_s <= 30.0, "voice.noise_calibration_s",
              v.noise_calibration_s, "must be between 1 and 30 s (3-5 s is best)")
     _require(0.5 <= v.mic_check_s <= 30.0, "voice.mic_check_s", v.mic_check_s,

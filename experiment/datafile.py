@@ -27,6 +27,11 @@ class DataFileError(RuntimeError):
     """A session file exists but cannot be continued (one-line message)."""
 
 
+class DiskFullError(DataFileError):
+    """A session file could not be written (disk full, read-only, I/O error); what was
+    saved before is intact and the file ends on a complete row (one-line message)."""
+
+
 def fsync_dir(path: Path) -> None:
     """Make a file's creation or rename in ``path`` durable (fsync the directory)."""
     fd = os.open(path, os.O_RDONLY)
@@ -46,6 +51,27 @@ def _cell(value: Any) -> Any:
     return value
 
 
+def write_all(fd: int, data: bytes, path: Path) -> None:
+    """Append ``data`` to the file open as ``fd`` and fsync it, or leave the file as it was.
+
+    A failed write (disk full, quota, I/O error) cuts the file back to its old length, so no
+    torn row is left behind, and raises :class:`DiskFullError` naming ``path``.
+    """
+    size = os.fstat(fd).st_size
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view):]
+        os.fsync(fd)
+    except OSError as exc:
+        try:
+            os.ftruncate(fd, size)
+        except OSError:
+            pass
+        raise DiskFullError(f"cannot write {path} ({exc.strerror}); everything saved before "
+                            "is kept") from None
+
+
 class CsvAppender:
     """An append-only CSV file with a fixed header; each :meth:`append` is flushed and fsynced."""
 
@@ -56,7 +82,7 @@ class CsvAppender:
         existed = self.path.exists() and self.path.stat().st_size > 0
         if existed:
             self._check_and_repair()
-        self._fh = open(self.path, "a", newline="", encoding="utf-8")
+        self._fd: int | None = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666)
         if not existed:
             self._write_line(self.columns)
             fsync_dir(self.path.parent)
@@ -64,7 +90,7 @@ class CsvAppender:
     def _check_and_repair(self) -> None:
         with open(self.path, "rb+") as fh:
             data = fh.read()
-            header = data.split(b"\n", 1)[0].decode("utf-8").rstrip("\r")
+            header = data.split(b"\n", 1)[0].decode("utf-8", "replace").rstrip("\r")
             if tuple(next(csv.reader([header]))) != self.columns:
                 raise DataFileError(f"{self.path}: its columns differ from this version's; "
                                     "move the file away or continue with the version that wrote it")
@@ -74,9 +100,7 @@ class CsvAppender:
     def _write_line(self, values: Sequence[Any]) -> None:
         buf = io.StringIO()
         csv.writer(buf, lineterminator="\n").writerow(values)
-        self._fh.write(buf.getvalue())  # one write() per row
-        self._fh.flush()
-        os.fsync(self._fh.fileno())
+        write_all(self._fd, buf.getvalue().encode("utf-8"), self.path)  # one write() per row
 
     def append(self, record: Any) -> float:
         """Write one row (a dataclass or a mapping with every column); returns the seconds it took."""
@@ -94,13 +118,12 @@ class CsvAppender:
         writer = csv.writer(buf, lineterminator="\n")
         for row in records:
             writer.writerow([_cell(row[c]) for c in self.columns])
-        self._fh.write(buf.getvalue())
-        self._fh.flush()
-        os.fsync(self._fh.fileno())
+        write_all(self._fd, buf.getvalue().encode("utf-8"), self.path)
 
     def close(self) -> None:
-        if not self._fh.closed:
-            self._fh.close()
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
 
     def __enter__(self) -> "CsvAppender":
         return self
@@ -119,14 +142,31 @@ def read_rows(path: Path) -> list[dict[str, str]]:
 
 
 def write_json_atomic(path: Path, obj: Mapping[str, Any]) -> None:
-    """Replace ``path`` with ``obj`` as JSON so that a kill leaves the old or the new file, never half."""
+    """Replace ``path`` with ``obj`` as JSON so that a kill leaves the old or the new file, never half.
+
+    A failed write (disk full) leaves the old file and raises :class:`DiskFullError`.
+    """
+    text = json.dumps(obj, indent=2, sort_keys=False, default=str) + "\n"
+    write_bytes_atomic(Path(path), text.encode("utf-8"))
+
+
+def write_bytes_atomic(path: Path, data: bytes) -> None:
+    """Replace ``path`` with ``data`` (written to ``<path>.tmp``, fsynced, renamed into place)."""
     path = Path(path)
     tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w", encoding="utf-8") as fh:
-        json.dump(obj, fh, indent=2, sort_keys=False, default=str)
-        fh.write("\n")
-        fh.flush()
-        os.fsync(fh.fileno())
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)
+    except OSError as exc:
+        raise DiskFullError(f"cannot write {path} ({exc.strerror}); the previous version is "
+                            "kept") from None
+    try:
+        write_all(fd, data, tmp)
+    except DiskFullError:
+        os.close(fd)
+        tmp.unlink(missing_ok=True)
+        raise DiskFullError(f"cannot write {path} (no space left on device or I/O error); "
+                            "the previous version is kept") from None
+    os.close(fd)
     os.replace(tmp, path)
     fsync_dir(path.parent)
 
@@ -184,5 +224,15 @@ def existing_session_paths(data_dir: Path, participant: str, experiment: str,
 
 
 def read_json(path: Path) -> dict[str, Any]:
-    with open(path, encoding="utf-8") as fh:
-        return json.load(fh)
+    """A sidecar's content; DataFileError (one line) if it is unreadable or not a JSON object."""
+    try:
+        with open(path, encoding="utf-8") as fh:
+            obj = json.load(fh)
+    except OSError as exc:
+        raise DataFileError(f"{path}: cannot be read ({exc.strerror})") from None
+    except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError
+        raise DataFileError(f"{path}: not a valid sidecar ({exc}); restore it from a backup "
+                            "or move the session's files away") from None
+    if not isinstance(obj, dict):
+        raise DataFileError(f"{path}: not a valid sidecar (not a JSON object)")
+    return obj

@@ -241,9 +241,16 @@ def next_flip_before(win: visual.Window, t_end_s: float) -> bool:
     return win.getFutureFlipTime(clock=None) < t_end_s - FRAME_TOLERANCE_S
 
 
-def wait_until(win: visual.Window, t_end_s: float, draw=None) -> None:
-    """Keep flipping (drawing with ``draw``) until the next flip would reach ``t_end_s``."""
+def wait_until(win: visual.Window, t_end_s: float, draw=None, stop=None) -> bool:
+    """Keep flipping (drawing with ``draw``) until the next flip would reach ``t_end_s``.
+
+    ``stop``: polled after every flip; when it returns True the wait ends early (e.g. the
+    pause key). Returns True if it was stopped, False if ``t_end_s`` was reached.
+    """
     while next_flip_before(win, t_end_s):
         if draw is not None:
             draw()
         win.flip()
+        if stop is not None and stop():
+            return True
+    return False

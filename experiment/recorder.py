@@ -7,15 +7,17 @@ trial and block rows already on disk, never from memory. No PsychoPy import.
 from __future__ import annotations
 
 import datetime as _dt
+import hashlib
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Callable
 
 import tomli_w
 
-from experiment.config import Config, load_config
+from experiment.config import Config, ConfigError, config_from_tables, load_config
 from experiment.datafile import (CsvAppender, DataFileError, SessionPaths, existing_session_paths,
-                                 new_session_paths, read_json, read_rows, write_json_atomic)
+                                 new_session_paths, read_json, read_rows, write_bytes_atomic,
+                                 write_json_atomic)
 from experiment.design import (PlannedBlock, PlannedTrial, SessionPlan, read_conditions_file,
                                write_conditions_file)
 from experiment.records import BLOCK_COLUMNS, TRIAL_COLUMNS, BlockRecord, TrialRecord
@@ -80,6 +82,8 @@ class SessionRecorder:
                  sidecar: dict[str, Any], now: Callable[[], str] | None = None):
         self.config, self.info, self.plan, self.paths = config, info, plan, paths
         self.now = now or now_iso
+        #: called after every saved row and sidecar change (the session flushes its log there)
+        self.after_save: Callable[[], None] | None = None
         self.sidecar = sidecar
         self.run = len(sidecar["runs"])
         self.trial_rows = read_rows(paths.trials) if paths.trials.exists() else []
@@ -103,9 +107,6 @@ class SessionRecorder:
         paths = new_session_paths(data_dir, info.participant, config.experiment.name,
                                   info.session, date)
         paths.folder.mkdir(parents=True, exist_ok=True)
-        with open(paths.config, "wb") as fh:
-            tomli_w.dump(dict(config.raw), fh)
-        write_conditions_file(plan.all_trials(), paths.plan, config.stimuli.rgb)
         sidecar = {
             "participant": info.participant, "session": info.session,
             "experiment": config.experiment.name, "date": date, "status": "running",
@@ -115,6 +116,11 @@ class SessionRecorder:
             "files": {k: getattr(paths, k).name for k in ("trials", "blocks", "config", "plan", "log")},
             "runs": [], "events": [], "config": dict(config.raw),
         }
+        # The sidecar comes first: a kill at any later instant leaves a session that --resume
+        # finds and completes (missing config, plan or CSV files are written then).
+        write_json_atomic(paths.sidecar, sidecar)
+        _write_config(config, paths)
+        _write_plan(plan, paths, config)
         recorder = cls(config, info, plan, paths, sidecar, now)
         recorder._begin_run(run_info, resumed=False)
         return recorder
@@ -133,21 +139,53 @@ class SessionRecorder:
             raise DataFileError(f"nothing to resume: no session {info.session} of "
                                 f"{info.participant} under {data_dir}")
         sidecar = read_json(paths.sidecar)
-        if sidecar["status"] == "complete":
+        if sidecar.get("status") == "complete":
             raise SessionExists(_exists_message(info, paths, "complete"))
+        restored = []
+        if not paths.config.exists():
+            try:
+                config = config_from_tables(sidecar["config"])
+            except (KeyError, TypeError, ConfigError) as exc:
+                raise DataFileError(f"{paths.config} is missing and the sidecar's config cannot "
+                                    f"replace it ({exc}); restore the file from a backup") from None
+            _write_config(config, paths)
+            restored.append(paths.config.name)
         config = load_config(paths.config)
         order = tuple(sidecar["condition_order"])
         plan = plan_for(config, info.participant, info.session, order)
-        if plan.all_trials() != read_conditions_file(paths.plan):
+        if plan.seed != sidecar.get("seed"):
+            raise DataFileError(f"{paths.sidecar}: seed {sidecar.get('seed')} but the config and "
+                                f"participant give seed {plan.seed}; resume with the software "
+                                "version that started the session")
+        if not paths.plan.exists():
+            _write_plan(plan, paths, config)  # the plan is regenerated from the seed: same trial lists
+            restored.append(paths.plan.name)
+        elif plan.all_trials() != _saved_plan(paths.plan):
             raise DataFileError(f"{paths.plan}: the regenerated trial lists differ from the saved "
                                 "ones; resume with the software version that started the session")
         info = SessionInfo(info.participant, info.session, info.experimenter or
                            sidecar.get("experimenter", ""), order, sidecar["order_source"],
                            bool(sidecar["simulated"]))
+        sidecar.pop("sha256", None)  # the files change again; hashed anew at the end
         recorder = cls(config, info, plan, paths, sidecar, now)
+        recorder._check_saved_trials()
         recorder._begin_run(run_info, resumed=True)
-        recorder.add_event("resumed", trials_already_saved=len(recorder.trial_rows))
+        recorder.add_event("resumed", trials_already_saved=len(recorder.trial_rows),
+                           **({"restored_files": restored} if restored else {}))
         return recorder
+
+    def _check_saved_trials(self) -> None:
+        """DataFileError unless every saved trial row is a trial of the plan (same word and ink)."""
+        planned = {(t.is_practice, t.block, t.trial_in_block): t for t in self.plan.all_trials()}
+        for n, row in enumerate(self.trial_rows, start=1):
+            try:
+                key = (int(row["is_practice"]), int(row["block"]), int(row["trial_in_block"]))
+            except (KeyError, TypeError, ValueError):
+                key = None
+            trial = planned.get(key)
+            if trial is None or (row.get("word"), row.get("ink")) != (trial.word, trial.ink):
+                raise DataFileError(f"{self.paths.trials}: row {n} is not a trial of the session's "
+                                    "plan; the file was changed since the session ran: restore it")
 
     def _begin_run(self, run_info: dict[str, Any], resumed: bool) -> None:
         self.sidecar["runs"].append({"run": len(self.sidecar["runs"]) + 1, "started": self.now(),
@@ -162,6 +200,16 @@ class SessionRecorder:
 
     def remaining(self, block: PlannedBlock) -> list[PlannedTrial]:
         return [t for t in block.trials if not self.is_done(t)]
+
+    def block_started(self, block: PlannedBlock) -> str:
+        """When ``block`` started (ISO 8601): the first start recorded for it, so a block
+        resumed after a crash keeps its true start time; else now, recorded."""
+        for event in self.sidecar["events"]:
+            if (event.get("event") == "block_start" and event.get("block") == block.block
+                    and event.get("is_practice") == block.is_practice):
+                return event["time"]
+        self.add_event("block_start", block=block.block, is_practice=block.is_practice)
+        return self.sidecar["events"][-1]["time"]
 
     def block_row(self, block: PlannedBlock) -> dict[str, str] | None:
         for row in self.block_rows:
@@ -203,6 +251,7 @@ class SessionRecorder:
         seconds = self._trials.append(record)
         self.trial_rows.append({k: str(v) for k, v in asdict(record).items()})
         self._done.add((trial.is_practice, trial.block, trial.trial_in_block))
+        self._saved()
         return seconds
 
     def record_block(self, block: PlannedBlock, speed_actual_kmh: float, started: str) -> BlockRecord:
@@ -215,6 +264,7 @@ class SessionRecorder:
             accuracy=round(self.block_accuracy(block), 4), started=started, ended=self.now())
         self._blocks.append(record)
         self.block_rows.append({k: str(v) for k, v in asdict(record).items()})
+        self._saved()
         return record
 
     def add_event(self, kind: str, **details: Any) -> None:
@@ -233,11 +283,21 @@ class SessionRecorder:
         self._save_sidecar()
 
     def finish(self, status: str) -> None:
-        """Close the files with status 'complete' or 'aborted'."""
+        """Close the files with status 'complete' or 'aborted'; the sidecar's ``sha256`` then
+        holds the hash of every data file, so an edit afterwards can be detected."""
+        self.close()
         self.sidecar["status"] = status
         self.sidecar["runs"][-1]["ended"] = self.now()
+        self.sidecar["sha256"] = self.file_hashes()
         self._save_sidecar()
-        self.close()
+
+    def file_hashes(self) -> dict[str, str]:
+        """sha256 (hex) of the trial, block, config and plan files that exist, by file name."""
+        out = {}
+        for path in (self.paths.trials, self.paths.blocks, self.paths.config, self.paths.plan):
+            if path.exists():
+                out[path.name] = hashlib.sha256(path.read_bytes()).hexdigest()
+        return out
 
     def close(self) -> None:
         self._trials.close()
@@ -245,6 +305,33 @@ class SessionRecorder:
 
     def _save_sidecar(self) -> None:
         write_json_atomic(self.paths.sidecar, self.sidecar)
+        self._saved()
+
+    def _saved(self) -> None:
+        if self.after_save is not None:
+            self.after_save()
+
+
+def _write_config(config: Config, paths: SessionPaths) -> None:
+    write_bytes_atomic(paths.config, tomli_w.dumps(dict(config.raw)).encode("utf-8"))
+
+
+def _write_plan(plan: SessionPlan, paths: SessionPaths, config: Config) -> None:
+    """The plan file, written whole or not at all (a kill leaves no half plan)."""
+    tmp = paths.plan.with_name(paths.plan.name + ".part")
+    try:
+        write_conditions_file(plan.all_trials(), tmp, config.stimuli.rgb)
+        write_bytes_atomic(paths.plan, tmp.read_bytes())
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _saved_plan(path: Path) -> list[PlannedTrial]:
+    try:
+        return read_conditions_file(path)
+    except (KeyError, TypeError, ValueError, UnicodeDecodeError) as exc:
+        raise DataFileError(f"{path}: not a readable plan ({exc}); delete it and --resume "
+                            "writes it again from the session's seed") from None
 
 
 def _rounded(value: float | None, digits: int) -> float | None:

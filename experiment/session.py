@@ -24,7 +24,7 @@ from experiment import screens
 from experiment.config import Config
 from experiment.design import PlannedBlock, PlannedTrial
 from experiment.display import Stimuli, next_flip_before
-from experiment.recorder import SessionRecorder, TrialOutcome, now_iso, score_response
+from experiment.recorder import SessionRecorder, TrialOutcome, score_response
 from experiment.responses import Press, PressLedger, ResponseDevice
 from experiment.screens import ScreenText
 from experiment.telemetry import SessionTelemetry
@@ -122,7 +122,6 @@ class Session:
             return
         cond = self.config.condition(block.condition)
         remaining = self.recorder.remaining(block)
-        started = now_iso()
         frames = None
         if remaining:
             self.screen(screens.block_start(self.config, block.condition, block.block, n_blocks,
@@ -132,11 +131,13 @@ class Session:
             self.device.prepare_block(self, block)
             logging.exp(f"block start: {'practice' if block.is_practice else 'block'} "
                         f"{block.block} {block.condition}")
-            started = now_iso()
+            started = self.recorder.block_started(block)  # the first start, across resumes
             self.telemetry.block_started(block, cond.treadmill_speed_kmh)
             for trial in remaining:
                 self.run_trial_until_done(trial)
             frames = self.telemetry.block_ended(block)
+        else:  # every trial was saved before a crash: the block started in an earlier run
+            started = self.recorder.block_started(block)
         warning = self.telemetry.dropped_frames_warning(frames) if frames else ""
         if block.is_practice:
             actual = cond.treadmill_speed_kmh

@@ -163,19 +163,22 @@ def test_no_trial_files(tmp_path):
         load_trials(tmp_path / "nope")
 
 
-def test_demo_and_example_folders_are_left_out_of_the_data_folder(tmp_path):
-    """Simulated demo/example data below data/ never mix into an analysis of data/."""
+def test_simulated_sessions_are_recognised_by_their_rows_not_by_folder_names(tmp_path):
+    """Real participants in folders called demo/ and example/ are analysed; simulated sessions
+    (simulated = 1) beside real ones are left out with a note, or included on request; a
+    folder of simulated sessions only is analysed."""
     import shutil
-    from analysis.loader import DataError, load_trials
-    example = Path(__file__).resolve().parents[1] / "data" / "example"
-    one_session = next(example.rglob("*_trials.csv"))
-    (tmp_path / "example" / "x").mkdir(parents=True)
-    shutil.copy(one_session, tmp_path / "example" / "x" / one_session.name)
-    with pytest.raises(DataError, match="left out demo, example/"):
-        load_trials(tmp_path)
-    (tmp_path / "P1").mkdir()
-    shutil.copy(one_session, tmp_path / "P1" / one_session.name)
-    loaded = load_trials(tmp_path)
-    assert [f.path for f in loaded.files if f.kind == "trials"] == [f"P1/{one_session.name}"]
-    assert any("example/ left out" in n for n in loaded.notes)
-    assert len(load_trials(tmp_path / "example").files) >= 1  # named directly: analysed
+    root = tmp_path / "data"
+    real = write_dataset(tmp_path / "real", n_participants=2, trials_per_block=12,
+                         simulated=0, prefix="P", seed=3)
+    for path, folder in zip(real, ("demo", "example")):
+        shutil.move(str(path.parent), str(root / folder))
+    write_dataset(root / "sims", n_participants=2, trials_per_block=12, simulated=1,
+                  prefix="SIM", seed=4)
+    loaded = load_trials(root)
+    assert loaded.participants == ["P001", "P002"]
+    assert any("left out 2 simulated session(s)" in n and "--include-simulated" in n
+               for n in loaded.notes)
+    assert load_trials(root, include_simulated=True).participants == [
+        "P001", "P002", "SIM001", "SIM002"]
+    assert load_trials(root / "sims").participants == ["SIM001", "SIM002"]
