@@ -23,8 +23,15 @@ from .output import OutputError
 from .plan import PlanError, load_plan
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """Usage errors in one line (``error: ...``, exit 2), like the analysis's other errors."""
+
+    def error(self, message: str):
+        self.exit(2, f"error: {message} (see {self.prog} --help)\n")
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(
+    p = OneLineParser(
         prog="python -m analysis",
         description="Analyse stroop-walk trial files: tables, figures and a report.")
     p.add_argument("--data", type=Path, default=Path("data"),

@@ -229,8 +229,11 @@ def _validate(parts: list[list[tuple[str, ...]]], wheres: list[str],
                        f"(codebook: {col.what})")
                 if f not in first or (r, rank) < first[f][:2]:
                     first[f] = (r, rank, msg)
-        if col.kind == "int":
-            out[col.name] = values.fillna(0).astype("int64")
+        if col.kind == "int":   # bad cells (reported above) become 0, never an overflow
+            v = values.to_numpy()
+            with np.errstate(invalid="ignore"):
+                safe = np.isfinite(v) & (np.abs(v) < MAX_INTEGER)
+            out[col.name] = pd.Series(np.where(safe, v, 0), index=values.index).astype("int64")
         elif col.kind == "float":
             out[col.name] = values
         else:

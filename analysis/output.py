@@ -65,11 +65,14 @@ def staging_folder(out: Path, force: bool = False) -> Path:
                               f"results to it (same-named files are replaced, others kept)")
     parent = out.absolute().parent
     _remove_abandoned(parent, out.name)
+    staging = None
     try:
         parent.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=parent))
         (staging / _PID_MARK).write_text(str(os.getpid()))
     except OSError as e:
+        if staging is not None:
+            discard(staging)
         raise OutputError(f"--out {out}: cannot write in {parent} ({e.strerror}); choose a "
                           f"folder you can write to") from None
     return staging

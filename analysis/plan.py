@@ -235,6 +235,9 @@ def load_plan(path: Path | None = None) -> Plan:
         text = path.read_text(encoding="utf-8")
     except OSError as e:
         raise PlanError(f"{path}: cannot read the plan ({e.strerror})") from None
+    except UnicodeDecodeError as e:
+        raise PlanError(f"{path}: not UTF-8 text (byte {e.start}); save the plan as UTF-8") \
+            from None
     try:
         d = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:

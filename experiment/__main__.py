@@ -29,8 +29,15 @@ class SessionStopped(RuntimeError):
     """The session stopped on a fault (disk full); its data are kept and it can be resumed."""
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """argparse whose usage errors are one line (``error: ...``, exit 2), like every other error."""
+
+    def error(self, message: str):
+        self.exit(2, f"error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m experiment", description=__doc__.splitlines()[0])
+    p = OneLineParser(prog="python -m experiment", description=__doc__.splitlines()[0])
     p.add_argument("--participant", help="participant ID, e.g. P007 (its number picks the Williams order)")
     p.add_argument("--session", type=int, default=1, help="session number (default 1)")
     p.add_argument("--experimenter", default="", help="experimenter's initials")
@@ -128,11 +135,13 @@ def software_versions() -> dict[str, str]:
 
 
 def check_data_dir(data_dir: Path) -> None:
+    probe = data_dir / ".write-test"
     try:
         data_dir.mkdir(parents=True, exist_ok=True)
-        probe = data_dir / ".write-test"
-        probe.write_text("ok")
-        probe.unlink()
+        try:
+            probe.write_text("ok")
+        finally:
+            probe.unlink(missing_ok=True)
     except OSError as exc:
         raise UsageError(f"data folder {data_dir} is not writable ({exc.strerror}); "
                          "choose another with --data-dir") from None
