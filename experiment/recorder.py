@@ -106,6 +106,7 @@ class SessionRecorder:
             raise SessionExists(_exists_message(info, existing, status))
         paths = new_session_paths(data_dir, info.participant, config.experiment.name,
                                   info.session, date)
+        _clear_orphans(paths.folder, f"{info.participant}_{config.experiment.name}_s{info.session}_")
         paths.folder.mkdir(parents=True, exist_ok=True)
         sidecar = {
             "participant": info.participant, "session": info.session,
@@ -310,6 +311,21 @@ class SessionRecorder:
     def _saved(self) -> None:
         if self.after_save is not None:
             self.after_save()
+
+
+def _clear_orphans(folder: Path, prefix: str) -> None:
+    """Before a new session's first file: remove a half-written first sidecar (``.tmp``) left
+    by a kill, and refuse files of an earlier start that has no sidecar (written by an
+    older version killed before its sidecar), so a session never gets two sets of files."""
+    if not folder.is_dir():
+        return
+    for tmp in folder.glob(f"{prefix}*_session.json.tmp"):
+        tmp.unlink()  # the first sidecar, interrupted: no other file of that start exists
+    orphans = sorted(p.name for p in folder.glob(f"{prefix}*") if p.is_file())
+    if orphans:
+        raise SessionExists(f"{folder} holds files of an earlier start of this session without "
+                            f"its sidecar ({', '.join(orphans[:3])}); move them away, then start "
+                            "again")
 
 
 def _write_config(config: Config, paths: SessionPaths) -> None:
