@@ -53,7 +53,7 @@ def consistency_problems(t: pd.DataFrame, wheres: list[str],
                        "holds a control character or byte-order mark"))
         checks.append(((s.str.len() > MAX_CELL_CHARS).to_numpy(dtype=bool), col,
                        f"is longer than {MAX_CELL_CHARS} characters"))
-    first = t.groupby("_file", sort=False).transform("first")
+    first = t.groupby("_file", sort=False)[list(SESSION_COLUMNS)].transform("first")
     for col in SESSION_COLUMNS:
         checks.append(((t[col] != first[col]).to_numpy(), col,
                        "differs from the file's first row (one participant and session per file)"))

@@ -6,6 +6,7 @@ Without ``--participant`` PsychoPy's participant dialog opens. Exit codes: 0 com
 from __future__ import annotations
 
 import argparse
+import errno
 import platform
 import subprocess
 import sys
@@ -23,6 +24,10 @@ from experiment.recorder import SessionInfo, SessionRecorder
 
 class UsageError(RuntimeError):
     """Bad input found before anything was written (one-line message)."""
+
+
+#: errno of a failing disk (full, over quota, read-only, I/O error): the session stops, resumable
+WRITE_FAULTS = (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EIO)
 
 
 class SessionStopped(RuntimeError):
@@ -391,7 +396,7 @@ def run_session(config: Config, args, data_dir: Path, order, order_source: str) 
                                              run_info)
         config = recorder.config  # on resume: the config the session started with
         logging.LogFile(str(recorder.paths.log), level=logging.INFO, filemode="a")
-        recorder.after_save = logging.flush  # the log on disk keeps up with the data files
+        recorder.after_save = flush_log(logging)  # the log on disk keeps up with the data
         logging.exp(f"run {recorder.run}: {run_info}")
         if args.simulate:
             from analysis.simulation import RTModel
@@ -419,7 +424,11 @@ def run_session(config: Config, args, data_dir: Path, order, order_source: str) 
                           telemetry=SessionTelemetry(win, recorder, config, markers, core.getTime))
         try:
             status = session.run()
-        except DiskFullError as exc:
+        except (DiskFullError, OSError) as exc:
+            if not isinstance(exc, DiskFullError) and exc.errno not in WRITE_FAULTS:
+                recorder.add_event("crash", error=repr(exc))
+                recorder.finish("aborted")
+                raise
             stop_after_write_failure(recorder, exc)
             raise SessionStopped(f"{exc}; {len(recorder.trial_rows)} trials are saved in "
                                  f"{recorder.paths.trials}: free space on that disk, then "
@@ -445,7 +454,18 @@ def run_session(config: Config, args, data_dir: Path, order, order_source: str) 
     return 0 if status == "complete" else 4
 
 
-def stop_after_write_failure(recorder: SessionRecorder, exc: DataFileError) -> None:
+def flush_log(logging):
+    """A callable writing PsychoPy's buffered log to its file; a failing disk is left to
+    the next data write to report (the log is not data)."""
+    def flush() -> None:
+        try:
+            logging.flush()
+        except OSError:
+            pass
+    return flush
+
+
+def stop_after_write_failure(recorder: SessionRecorder, exc: Exception) -> None:
     """Record the stop in the sidecar if the disk still takes it; else leave it 'running'
     (both are resumable) and close the files."""
     try:

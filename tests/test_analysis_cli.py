@@ -12,13 +12,9 @@ import pytest
 
 from analysis.__main__ import main
 from analysis_data import write_dataset
+from door_support import tree_digest
 
 REPO = Path(__file__).resolve().parents[1]
-
-
-def tree_digest(folder: Path) -> dict[str, str]:
-    return {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
 @pytest.fixture(scope="module")

@@ -106,3 +106,32 @@ def test_pause_key_in_the_interval(tmp_path):
     pause = [e for e in events if e.get("during") == "interval"]
     assert len(pause) == 1 and pause[0]["trial_in_block"] == 2
     assert "continued" in [e["event"] for e in events]
+
+
+def test_disk_full_mid_session_stops_cleanly_and_resumes(tmp_path):
+    """The data disk (a small tmpfs) fills during a session: exit 4 with one line saying how
+    to resume, every saved row whole; after space is freed --resume completes the session."""
+    from door_support import fill, remount, tmpfs
+    with tmpfs(tmp_path / "fs", "2m") as fs:
+        proc = subprocess.Popen(session_cmd(fs / "data"), cwd=REPO, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.PIPE, text=True)
+        wait_for(lambda: len(rows_of(fs / "data", "_trials.csv")) >= 6, proc)
+        fill(fs)
+        _, err = proc.communicate(timeout=300)
+        assert proc.returncode == 4, err[-2000:]
+        lines = err.strip().splitlines()
+        assert len(lines) == 1 and "Traceback" not in err, err
+        assert lines[0].startswith("stopped: ") and "--resume" in lines[0]
+        trials = next((fs / "data" / "P001").glob("*_trials.csv"))
+        assert trials.read_bytes().endswith(b"\n")
+        saved = read_rows(trials)
+        assert [int(r["trial_in_session"]) for r in saved] == list(range(1, len(saved) + 1))
+        (fs / "filler").unlink()
+        (fs / "filler2").unlink()
+        remount(fs, "size=64m")
+        resumed = subprocess.run(session_cmd(fs / "data", "--resume"), cwd=REPO,
+                                 capture_output=True, text=True, timeout=600)
+        assert resumed.returncode == 0, resumed.stderr[-2000:]
+        rows = read_rows(trials)
+        assert rows[: len(saved)] == saved
+        assert len({(r["is_practice"], r["block"], r["trial_in_block"]) for r in rows}) == 40
