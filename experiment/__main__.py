@@ -395,7 +395,7 @@ def run_session(config: Config, args, data_dir: Path, order, order_source: str) 
             recorder = SessionRecorder.start(config, info, plan, data.getDateStr(), data_dir,
                                              run_info)
         config = recorder.config  # on resume: the config the session started with
-        logging.LogFile(str(recorder.paths.log), level=logging.INFO, filemode="a")
+        log_file = logging.LogFile(str(recorder.paths.log), level=logging.INFO, filemode="a")
         recorder.after_save = flush_log(logging)  # the log on disk keeps up with the data
         logging.exp(f"run {recorder.run}: {run_info}")
         if args.simulate:
@@ -430,6 +430,7 @@ def run_session(config: Config, args, data_dir: Path, order, order_source: str) 
                 recorder.finish("aborted")
                 raise
             stop_after_write_failure(recorder, exc)
+            close_log(logging, log_file)
             raise SessionStopped(f"{exc}; {len(recorder.trial_rows)} trials are saved in "
                                  f"{recorder.paths.trials}: free space on that disk, then "
                                  f"continue with --resume") from None
@@ -463,6 +464,15 @@ def flush_log(logging):
         except OSError:
             pass
     return flush
+
+
+def close_log(logging, log_file) -> None:
+    """Stop writing PsychoPy's log to a failing disk (else its flush at exit prints a traceback)."""
+    logging.root.removeTarget(log_file)
+    try:
+        log_file.stream.close()
+    except OSError:
+        pass  # closed all the same; what it held is lost with the full disk
 
 
 def stop_after_write_failure(recorder: SessionRecorder, exc: Exception) -> None:
