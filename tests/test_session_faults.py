@@ -93,7 +93,7 @@ def test_pause_key_in_the_interval(tmp_path):
     time.sleep(0.06)
     keys.release("escape")
     keys.close()
-    wait_for(lambda: any(e.get("during") == "interval" for e in json.loads(
+    wait_for(lambda: any(e.get("after_trial") for e in json.loads(
         next((tmp_path / "P001").glob("*_session.json")).read_text())["events"]), proc, 10)
     paused_after_s = time.time() - t_press
     _, err = proc.communicate(timeout=600)
@@ -103,7 +103,7 @@ def test_pause_key_in_the_interval(tmp_path):
     assert len(keys_seen) == len(set(keys_seen)) == 12
     assert paused_after_s < 1.0, f"the pause came {paused_after_s:.1f} s after the key"
     events = json.loads(next((tmp_path / "P001").glob("*_session.json")).read_text())["events"]
-    pause = [e for e in events if e.get("during") == "interval"]
+    pause = [e for e in events if e.get("after_trial")]
     assert len(pause) == 1 and pause[0]["trial_in_block"] == 2
     assert "continued" in [e["event"] for e in events]
 
