@@ -213,7 +213,7 @@ def run(data_dir: Path, out_dir: Path, plan: Plan, skip_bad: bool = False,
     prepared = prepare(loaded.trials, plan)
     staging = staging_folder(out_dir, force)
     try:
-        res = _analyse(plan, loaded, prepared, staging, progress, command)
+        res = _analyse(plan, loaded, prepared, staging, progress, command, mapping)
         publish(staging, out_dir)
     except BaseException:
         discard(staging)
@@ -223,8 +223,9 @@ def run(data_dir: Path, out_dir: Path, plan: Plan, skip_bad: bool = False,
 
 
 def _analyse(plan: Plan, loaded: LoadedData, prepared: Prepared, out_dir: Path,
-             progress: bool | None, command: str) -> Results:
-    """Results 1-7: every table, figure and the report written into ``out_dir``."""
+             progress: bool | None, command: str, mapping: Mapping | None) -> Results:
+    """Results 1-7: every table, figure and the report written into ``out_dir``
+    (``mapping``: the column mapping the data were read through, if any)."""
     from tqdm.auto import tqdm
 
     from .report import write_report

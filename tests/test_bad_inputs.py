@@ -339,7 +339,8 @@ DATA_CASES = {
     "prev_congruency on a first trial": (_cell("prev_congruency", "congruent", 1),
                                          "must be empty on a block's first trial"),
     "prev_congruency wrong": (
-        _set_where("prev_congruency", lambda r: "neutral", is_practice="0", trial_in_block="!1"),
+        _set_where("prev_congruency", lambda r: "congruent" if r["prev_congruency"] == "incongruent"
+                   else "incongruent", is_practice="0", trial_in_block="!1"),
         "is not the congruency of the block's previous trial"),
     "correct but wrong key": (_set_where("response", lambda r: "q", timeout="0", correct="1"),
                               "must be 1 exactly when response = correct_response"),
@@ -478,7 +479,7 @@ BAD_PLANS = [
     ("[foo]\nx = 1\n", "unknown table [foo]"),
     ("[trimming]\nx = 1\n", "trimming.x is unknown"),
     ("[trimming]\nmethod = \"median\"\n", "trimming.method = 'median' is not allowed"),
-    ("[conditions]\norder = []\n", "conditions.order = [] must be a non-empty"),
+    ("[trimming]\nk = -1\n", "trimming.k = -1 is out of range"),
     ("[conditions]\nreference = \"swim\"\n", "conditions.reference = 'swim' is not allowed"),
     ("[report]\ntitle = \"a\\nb\"\n", "must be a one-line string"),
     ("[trimming\n", "not valid TOML"),
