@@ -21,7 +21,7 @@ from __future__ import annotations
 from typing import Callable, Mapping
 
 from experiment.config import button_name
-from experiment.responses import DeviceDefaults, Press
+from experiment.responses import DeviceDefaults, DeviceHost, Press
 from experiment.screens import ScreenText
 
 TIMESTAMPS = ("core.getTime() when pyglet dispatched the press (at most one frame interval "
@@ -109,16 +109,16 @@ class ButtonDevice(DeviceDefaults):
         return new
 
     # ---- the button test -------------------------------------------------------------------
-    def prepare_session(self, session) -> dict:
+    def prepare_session(self, host: DeviceHost) -> dict:
         """The button test: the participant presses each colour's button in turn, then the
         experimenter confirms with the continue key (the pause key pauses or aborts, as anywhere).
 
         Returns the sidecar's ``response_device`` entry: joystick name, mapping, what was pressed.
         """
-        r, colours = session.config.response, session.config.design.colours
-        tested = {c: self._test_button(session, c, i, len(colours)) for i, c in enumerate(colours, 1)}
+        r, colours = host.config.response, host.config.design.colours
+        tested = {c: self._test_button(host, c, i, len(colours)) for i, c in enumerate(colours, 1)}
         mapping = "\n".join(f"{c.upper()}  =  button {self.buttons[c]}" for c in colours)
-        session.screen(ScreenText("button-test-done", title="BUTTON TEST",
+        host.screen(ScreenText("button-test-done", title="BUTTON TEST",
                                   body=f"Every button works:\n{mapping}",
                                   footer=f"Experimenter: {r.continue_key.upper()} to go on, "
                                   f"{r.pause_key.upper()} to pause or abort."))
@@ -126,9 +126,9 @@ class ButtonDevice(DeviceDefaults):
                 "joystick_buttons": len(self.joystick.buttons), "buttons": dict(self.buttons),
                 "button_test": tested, "button_test_confirmed": True, "timestamps": TIMESTAMPS}
 
-    def _test_button(self, session, colour: str, i: int, n: int) -> dict:
+    def _test_button(self, host: DeviceHost, colour: str, i: int, n: int) -> dict:
         """Wait for ``colour``'s button (wrong buttons are named on screen); returns what was pressed."""
-        pause_key = session.config.response.pause_key
+        pause_key = host.config.response.pause_key
         expected = button_name(self.buttons[colour])
         colour_of = {button_name(b): c for c, b in self.buttons.items()}
         every_button = [button_name(b) for b in range(len(self.joystick.buttons))]
@@ -140,13 +140,12 @@ class ButtonDevice(DeviceDefaults):
                               footer=f"Experimenter: {pause_key.upper()} to pause or abort.")
         while True:  # again after a pause
             note = ""
-            shown = session.show(screen(note))
-            if session.participant is not None:
-                session.participant.on_screen(f"button-test-{colour}", [expected])
-            after = shown + session.config.display.min_screen_s
+            shown = host.show(screen(note))
+            host.announce(f"button-test-{colour}", [expected])
+            after = shown + host.config.display.min_screen_s
             while True:
-                press = session.wait_for_press(every_button + [pause_key], after,
-                                               lambda: session.stim.draw_screen(screen(note)))
+                press = host.wait_for_press(every_button + [pause_key], after,
+                                            lambda: host.draw(screen(note)))
                 if press.name == pause_key:
                     break
                 if press.name == expected:
@@ -155,7 +154,7 @@ class ButtonDevice(DeviceDefaults):
                 wrong.append(press.name)
                 note = (f"That was {press.name}" + (f" ({colour_of[press.name].upper()})"
                         if press.name in colour_of else " (not a response button)") + ".")
-            session.pause()  # returns on continue; raises SessionAborted on abort
+            host.pause()  # returns on continue; raises SessionAborted on abort
 
     def close(self) -> None:
         self.joystick.remove_handlers(on_joybutton_press=self._on_press)

@@ -12,7 +12,12 @@ for the wrong trial. RTs are down time minus the stimulus flip's time.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Iterable, Protocol, Sequence
+from typing import TYPE_CHECKING, Callable, Iterable, Protocol, Sequence
+
+if TYPE_CHECKING:
+    from experiment.config import Config
+    from experiment.datafile import SessionPaths
+    from experiment.screens import ScreenText
 
 
 @dataclass(frozen=True)
@@ -75,6 +80,44 @@ class PressLedger:
         self.counted = {p for p in self.counted if p.t_down_s >= t_s}
 
 
+class DeviceHost(Protocol):
+    """What a response device may use of the session that runs it (and nothing else): the
+    config, screens, fresh presses, the pause, the session's files and its event log."""
+    config: "Config"
+
+    @property
+    def files(self) -> "SessionPaths":
+        """Where the session's files are (a device writes its own beside them)."""
+
+    @property
+    def trials_saved(self) -> int:
+        """How many trial rows the session has saved."""
+
+    def screen(self, screen: "ScreenText", keys: list[str] | None = None, pausable: bool = True) -> str:
+        """Show ``screen`` until a fresh press of one of ``keys`` (default: continue); returns it."""
+
+    def show(self, screen: "ScreenText") -> float:
+        """Draw ``screen`` and flip; returns its onset (PsychoPy clock, s)."""
+
+    def draw(self, screen: "ScreenText") -> None:
+        """Draw ``screen`` for the next flip (in a wait's drawing callback)."""
+
+    def holding_screen(self, screen: "ScreenText") -> Callable[[], None]:
+        """A callable that draws ``screen`` and flips once, for waits the device runs."""
+
+    def wait_for_press(self, names: list[str], after_s: float, draw: Callable[[], None]) -> Press:
+        """The first press of ``names`` down at or after ``after_s``, flipping until it comes."""
+
+    def announce(self, screen_id: str, keys: list[str]) -> None:
+        """Tell a simulated participant (if any) that a screen waits for ``keys``."""
+
+    def pause(self) -> None:
+        """The pause screen: returns on continue, raises the session's abort on abort."""
+
+    def add_event(self, kind: str, **details) -> None:
+        """Record an event in the session's sidecar."""
+
+
 class ResponseDevice(Protocol):
     name: str         # 'keyboard', ...
     rt_source: str    # written to the trial file's rt_source column
@@ -92,13 +135,13 @@ class ResponseDevice(Protocol):
         """Called right after the flip that shows a word, with that flip's time (PsychoPy
         clock, s): e.g. the voice key starts listening; must be cheap."""
 
-    def prepare_session(self, session) -> dict:
-        """Called once before the instructions (e.g. a button test screen, using ``session.screen``).
+    def prepare_session(self, host: DeviceHost) -> dict:
+        """Called once before the instructions (e.g. a button test screen, using ``host.screen``).
 
         Returns facts for the sidecar's run entry (may be empty).
         """
 
-    def prepare_block(self, session, block) -> None:
+    def prepare_block(self, host: DeviceHost, block) -> None:
         """Called before a block's first trial, once the participant walks steadily."""
 
     def trial_facts(self, trial, stim_onset_s: float, window_s: float) -> dict:
@@ -122,10 +165,10 @@ class DeviceDefaults:
     def on_stimulus_flip(self, t_flip_s: float) -> None:
         return None
 
-    def prepare_session(self, session) -> dict:
+    def prepare_session(self, host: DeviceHost) -> dict:
         return {}
 
-    def prepare_block(self, session, block) -> None:
+    def prepare_block(self, host: DeviceHost, block) -> None:
         return None
 
     def trial_facts(self, trial, stim_onset_s: float, window_s: float) -> dict:

@@ -169,8 +169,7 @@ class Session:
                                      self.recorder.block_accuracy(block),
                                      typed or f"{cond.treadmill_speed_kmh:.1f}", warning)
         shown = self.show(text())
-        if self.participant is not None:
-            self.participant.on_screen("block-end-speed", [r.continue_key])
+        self.announce("block-end-speed", [r.continue_key])
         while True:
             self.poll()
             for press in self.presses.take_all(SPEED_KEYS + [r.continue_key, r.pause_key],
@@ -366,6 +365,25 @@ class Session:
             self.process_start_wall = None
         return shown
 
+    # ---- what a device may use (experiment.responses.DeviceHost) ----------------------------
+    @property
+    def files(self):
+        return self.recorder.paths
+
+    @property
+    def trials_saved(self) -> int:
+        return len(self.recorder.trial_rows)
+
+    def add_event(self, kind: str, **details) -> None:
+        self.recorder.add_event(kind, **details)
+
+    def draw(self, screen: ScreenText) -> None:
+        self.stim.draw_screen(screen)
+
+    def announce(self, screen_id: str, keys: list[str]) -> None:
+        if self.participant is not None:
+            self.participant.on_screen(screen_id, keys)
+
     def holding_screen(self, screen: ScreenText) -> Callable[[], None]:
         """A callable that draws ``screen`` and flips once: for waits a device controls."""
         logging.exp(f"screen {screen.screen_id}")
@@ -392,8 +410,7 @@ class Session:
         pause_key = self.config.response.pause_key
         watch = keys + ([pause_key] if pausable and pause_key not in keys else [])
         shown = self.show(screen)
-        if self.participant is not None:
-            self.participant.on_screen(screen.screen_id, keys)
+        self.announce(screen.screen_id, keys)
         press = self.wait_for_press(watch, shown + self.config.display.min_screen_s,
                                     lambda: self.stim.draw_screen(screen))
         logging.exp(f"screen {screen.screen_id}: {press.name} down {press.t_down_s - shown:.3f} s "

@@ -40,7 +40,7 @@ from scipy.signal import firwin, lfilter, lfilter_zi
 from experiment import screens, voicekey
 from experiment.audio_capture import AudioCaptureError, AudioRecorder, Segment
 from experiment.datafile import CsvAppender, fsync_dir
-from experiment.responses import Press
+from experiment.responses import DeviceHost, Press
 
 VOICE = "voice"                    # the Press name and the only response name this device reports
 INDEX_NAME = "recordings.csv"
@@ -202,7 +202,7 @@ class VoiceDevice:
         self.listen_s = 5.0        # the online key stops listening this long after the flip
         self.online_errors: list[str] = []  # exceptions in the listening thread (trial went on)
         self._index: CsvAppender | None = None
-        self._session = None       # the Session, once prepare_session(session) was called
+        self._host: DeviceHost | None = None  # the session, once prepare_session(host) was called
         self.ends_word_on_response = True
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._listen, name="voice-key", daemon=True)
@@ -223,23 +223,23 @@ class VoiceDevice:
             while_waiting()
         return self.recorder.segment(t0, t0 + seconds, channel=self.channel)
 
-    def prepare_session(self, session=None, seconds: float | None = None) -> dict:
+    def prepare_session(self, host: DeviceHost | None = None, seconds: float | None = None) -> dict:
         """Mic check: record ``seconds`` of the room; VoiceDeviceError if it is silent or clipping.
 
-        ``session``: the :class:`experiment.session.Session` (or None outside a session): its
+        ``host``: the session running the device (or None outside a session): its
         config gives ``voice.mic_check_s`` and ``voice.end_word_on_onset``, a screen is shown
         during the check and the levels are shown to the experimenter afterwards; its
         recorder's folder receives the audio. The recording also becomes the noise model
         until the first :meth:`calibrate_noise`. Returns the level and the recorder's clock
         facts for the sidecar.
         """
-        self._session = session
+        self._host = host
         draw = None
-        if session is not None:
-            seconds = seconds or session.config.voice.mic_check_s
-            self.ends_word_on_response = session.config.voice.end_word_on_onset
-            self.listen_s = session.config.timing.response_window_s
-            draw = session.holding_screen(screens.holding("mic-check-recording",
+        if host is not None:
+            seconds = seconds or host.config.voice.mic_check_s
+            self.ends_word_on_response = host.config.voice.end_word_on_onset
+            self.listen_s = host.config.timing.response_window_s
+            draw = host.holding_screen(screens.holding("mic-check-recording",
                                                           "Microphone check: please stay quiet.",
                                                           "MICROPHONE"))
         seg = self._record(seconds or 2.0, draw)
@@ -252,10 +252,10 @@ class VoiceDevice:
             raise VoiceDeviceError(f"the microphone clips in silence (peak {peak:.1f} dBFS): "
                                    "lower the input gain")
         self._set_noise(x, "")
-        if session is not None:
-            r = session.config.response
+        if host is not None:
+            r = host.config.response
             codes = ", ".join(f"{k.upper()} = {c}" for c, k in r.code_keys.items())
-            session.screen(screens.ScreenText(
+            host.screen(screens.ScreenText(
                 "mic-check", title="MICROPHONE",
                 body=f"Microphone level in silence: {rms:.1f} dBFS (peak {peak:.1f} dBFS).\n"
                 f"During each trial, code the spoken answer:\n{codes}",
@@ -289,23 +289,23 @@ class VoiceDevice:
 
     # -------------------------------------------------------------- session hooks
     def _session_files(self) -> tuple[Path, str]:
-        if self._session is None:
-            raise VoiceDeviceError("prepare_session(session) must be called before a block")
-        paths = self._session.recorder.paths
+        if self._host is None:
+            raise VoiceDeviceError("prepare_session(host) must be called before a block")
+        paths = self._host.files
         return paths.folder, paths.stem
 
-    def prepare_block(self, session, block) -> None:
+    def prepare_block(self, host: DeviceHost, block) -> None:
         """Noise calibration: ``voice.noise_calibration_s`` of silent walking before the block."""
         folder, stem = self._session_files()
-        seconds = session.config.voice.noise_calibration_s
-        walking = session.config.condition(block.condition).treadmill_speed_kmh > 0
-        draw = session.holding_screen(screens.holding(
+        seconds = host.config.voice.noise_calibration_s
+        walking = host.config.condition(block.condition).treadmill_speed_kmh > 0
+        draw = host.holding_screen(screens.holding(
             "noise-calibration", f"Keep {'walking' if walking else 'standing'} and stay silent "
             f"({seconds:.0f} s).", "QUIET, PLEASE"))
         x = self.calibrate_noise(seconds, noise_audio_path(folder, stem, block.is_practice, block.block),
                                  while_waiting=draw)
         rms, peak = levels_dbfs(x)
-        session.recorder.add_event("noise-calibration", block=block.block, is_practice=block.is_practice,
+        host.add_event("noise-calibration", block=block.block, is_practice=block.is_practice,
                                    file=self.noise_file, rms_dbfs=round(rms, 2), peak_dbfs=round(peak, 2))
 
     def trial_facts(self, trial, stim_onset_s: float, window_s: float) -> dict:
@@ -319,7 +319,7 @@ class VoiceDevice:
             stim_onset_s, stim_onset_s + window_s,
             keys=dict(is_practice=trial.is_practice, block=trial.block,
                       trial_in_block=trial.trial_in_block,
-                      trial_in_session=len(self._session.recorder.trial_rows) + 1))
+                      trial_in_session=self._host.trials_saved + 1))
         rt = facts["voice_rt_ms"]
         return {"rt_ms": rt, "response": VOICE if rt is not None else "",
                 "audio_file": facts["audio_file"], "noise_file": facts["noise_file"],
