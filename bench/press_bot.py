@@ -240,8 +240,9 @@ def violations(rows: list[dict[str, str]], record: dict, mapped: list[str], wind
     """Every way the session's trial rows and screens disagree with what the bot did.
 
     ``rows``: the trial file; ``record``: the bot's log. Returns (violations, counts): counts
-    of trials (judged, ambiguous, timeouts, stalled), screens, and the RT errors (recorded RT
-    minus the key-down's XTEST call, ms), also by the press's hold duration (s). A
+    of trials (judged, ambiguous, timeouts, stalled), screens, the RT errors (recorded RT
+    minus the key-down's XTEST call, ms) and each judged press's hold (s), error and XTEST
+    call duration (ms). A
     trial whose first key-down lies within 2 ms of the word's flip or of the window's end
     (its side of the boundary is uncertain) is not judged and is counted as ``ambiguous``.
     """
@@ -250,7 +251,7 @@ def violations(rows: list[dict[str, str]], record: dict, mapped: list[str], wind
     words = {s.label: s.t_s for s in shown if s.kind == "word"}
     bad: list[str] = []
     counts = {"trials": 0, "judged": 0, "ambiguous": 0, "timeouts": 0, "screens": 0, "stalled": 0,
-              "rt_errors_ms": [], "rt_errors_by_hold_ms": {}}
+              "rt_errors_ms": [], "judged_presses": []}
     for row in rows:
         label = f"p{row['is_practice']} b{row['block']} t{row['trial_in_block']}"
         counts["trials"] += 1
@@ -279,7 +280,8 @@ def violations(rows: list[dict[str, str]], record: dict, mapped: list[str], wind
         lo, hi = (first.t_s - t_on) * 1000, (first.sent_s - t_on) * 1000
         rt = float(row["rt_ms"])
         counts["rt_errors_ms"].append(rt - lo)
-        counts["rt_errors_by_hold_ms"].setdefault(first.hold_s, []).append(rt - lo)
+        counts["judged_presses"].append({"hold_s": first.hold_s, "error_ms": rt - lo,
+                                         "injection_ms": hi - lo})
         stalled = int(row["dropped_frames"] or 0) > 0 and hi + tol.late_ms < rt <= hi + tol.stalled_ms
         counts["stalled"] += stalled
         if not (lo - tol.early_ms <= rt <= hi + tol.late_ms or stalled):
