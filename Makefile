@@ -36,7 +36,7 @@ $(STAMP): pyproject.toml
 	fi
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[experiment,dev]'
+	$(PY) -m pip install -q -e '.[experiment,power,dev]'
 	touch $@
 
 ## The main job: a short simulated session on a virtual display, then the analysis.

@@ -154,7 +154,8 @@ CODER_FILE_PREFIX = "coding_"
 AUDIO_DIR_SUFFIX = "_audio"
 
 #: The codebook itself: the tables whose wording the BIDS sidecars carry.
-CODEBOOK_FILE = Path(__file__).resolve().parents[1] / "data" / "README.md"
+# data/README.md, installed with the package as analysis/codebook.md (a link to it in the source)
+CODEBOOK_FILE = Path(__file__).with_name("codebook.md")
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ from typing import Any, Mapping
 from experiment.identifiers import name_problem
 from experiment.key_names import key_problem
 from experiment.stimulus_set import STIMULI_DIR, StimulusSet, load_stimulus_set
+from experiment.trial_types import trial_type_counts
 
 DEFAULT_CONFIG = Path(__file__).with_name("default.toml")
 PRESETS_DIR = Path(__file__).with_name("presets")
@@ -391,7 +392,6 @@ def _check_ranges(c: Config) -> None:
         _require(0.0 <= prop < 1.0, f"design.{key}", prop, "must be in [0, 1)")
     _require(d.proportion_congruent + d.proportion_neutral < 1.0, "design.proportion_neutral",
              d.proportion_neutral, "proportion_congruent + proportion_neutral must be < 1")
-    from experiment.design import trial_type_counts  # local: design imports config types
     try:
         trial_type_counts(d.trials_per_block, d.proportion_congruent, d.proportion_neutral,
                           len(d.colours))

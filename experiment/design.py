@@ -12,12 +12,13 @@ import csv
 import hashlib
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
-from typing import Mapping, Sequence
+from typing import Mapping, NamedTuple, Sequence
 
 import numpy as np
 
 from experiment.config import Config
 from experiment.stimulus_set import StimulusSet
+from experiment.trial_types import trial_type_counts
 
 CONGRUENCIES = ("congruent", "incongruent", "neutral")
 _PRACTICE_STREAM = 1_000  # rng stream ids of practice rounds start here
@@ -47,32 +48,6 @@ class PlannedBlock:
     condition: str
     block_in_condition: int
     trials: tuple[PlannedTrial, ...]
-
-
-def trial_type_counts(n_trials: int, p_congruent: float, p_neutral: float,
-                      n_colours: int) -> dict[str, int]:
-    """Trials per congruency in a block of ``n_trials``; ValueError if they are not whole and balanced.
-
-    >>> trial_type_counts(48, 0.25, 0.0, 4)
-    {'congruent': 12, 'incongruent': 36, 'neutral': 0}
-    """
-    counts = {}
-    for name, prop, unit in (("congruent", p_congruent, n_colours),
-                             ("neutral", p_neutral, n_colours)):
-        exact = n_trials * prop
-        count = round(exact)
-        if abs(exact - count) > 1e-9 or count % unit:
-            raise ValueError(f"{n_trials} trials x {prop} {name} = {exact:g} trials, which must be "
-                             f"a whole multiple of {unit} (one per ink colour); change "
-                             "trials_per_block or the proportion")
-        counts[name] = count
-    pairs = n_colours * (n_colours - 1)
-    incongruent = n_trials - counts["congruent"] - counts["neutral"]
-    if incongruent <= 0 or incongruent % pairs:
-        raise ValueError(f"leaves {incongruent} incongruent trials per block, which must be a "
-                         f"positive multiple of {pairs} (the incongruent word-ink pairs)")
-    return {"congruent": counts["congruent"], "incongruent": incongruent,
-            "neutral": counts["neutral"]}
 
 
 def session_seed(base_seed: int, participant: str, session: int) -> int:
@@ -138,16 +113,25 @@ def block_conditions(order: Sequence[str], blocks_per_condition: int) -> list[st
     return out
 
 
-def _item_types(stim: StimulusSet, counts: dict[str, int]) -> list[tuple[str, str, str, int]]:
-    """(word, word_colour, ink, count) for every trial type of a block."""
+class TrialType(NamedTuple):
+    """One kind of trial in a block and how many of it: the word shown, the colour it names
+    ('' for a neutral word), the ink."""
+    word: str
+    word_colour: str
+    ink: str
+    count: int
+
+
+def _item_types(stim: StimulusSet, counts: dict[str, int]) -> list[TrialType]:
+    """Every trial type of a block, with its count."""
     colours = stim.colours
     k = len(colours)
     types = []
     per_pair = counts["incongruent"] // (k * (k - 1))
-    types += [(stim.colour_words[w], w, ink, per_pair)
+    types += [TrialType(stim.colour_words[w], w, ink, per_pair)
               for w in colours for ink in colours if w != ink]
     if counts["congruent"]:
-        types += [(stim.colour_words[c], c, c, counts["congruent"] // k) for c in colours]
+        types += [TrialType(stim.colour_words[c], c, c, counts["congruent"] // k) for c in colours]
     if counts["neutral"]:
         per_ink = counts["neutral"] // k
         words = stim.neutral_words
@@ -157,24 +141,26 @@ def _item_types(stim: StimulusSet, counts: dict[str, int]) -> list[tuple[str, st
             for j in range(per_ink):
                 word = words[(i + j) % len(words)]
                 neutral[(word, ink)] = neutral.get((word, ink), 0) + 1
-        types += [(word, "", ink, n) for (word, ink), n in neutral.items()]
+        types += [TrialType(word, "", ink, n) for (word, ink), n in neutral.items()]
     return types
 
 
-def _may_follow(prev: tuple[str, str, str, int], nxt: tuple[str, str, str, int]) -> bool:
-    return nxt[2] != prev[2] and nxt[0] != prev[0] and (not prev[1] or nxt[2] != prev[1])
+def _may_follow(prev: TrialType, nxt: TrialType) -> bool:
+    """No ink or word twice in a row, and the previous word's colour never becomes the ink."""
+    return (nxt.ink != prev.ink and nxt.word != prev.word
+            and (not prev.word_colour or nxt.ink != prev.word_colour))
 
 
-def constrained_sequence(types: list[tuple[str, str, str, int]], rng: np.random.Generator,
-                         max_restarts: int = 2000) -> list[tuple[str, str, str, int]]:
+def constrained_sequence(types: list[TrialType], rng: np.random.Generator,
+                         max_restarts: int = 2000) -> list[TrialType]:
     """A random order of the multiset ``types`` obeying the sequence constraints.
 
     Randomised depth-first search with a step budget per attempt; RuntimeError if no order
     is found (only for designs that cannot satisfy the constraints).
     """
-    total = sum(t[3] for t in types)
+    total = sum(t.count for t in types)
     for _ in range(max_restarts):
-        remaining = [t[3] for t in types]
+        remaining = [t.count for t in types]
         seq: list[int] = []
         options: list[list[int]] = []
         steps = 0

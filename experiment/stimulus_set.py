@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 import tomllib
+from importlib import resources
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping
 
-STIMULI_DIR = Path(__file__).resolve().parents[1] / "stimuli"
+STIMULI_DIR = Path(str(resources.files("stimuli")))  # the stimuli/ folder, also when installed
 
 
 @dataclass(frozen=True)

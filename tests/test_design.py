@@ -14,7 +14,8 @@ from hypothesis import strategies as st
 from experiment.config import load_config, preset_path
 from experiment.design import (block_conditions, order_for_participant, parse_order,
                                planned_block, read_conditions_file, session_plan, session_seed,
-                               trial_type_counts, williams_orders, write_conditions_file)
+                               williams_orders, write_conditions_file)
+from experiment.trial_types import trial_type_counts
 
 BASE = load_config()
 DESIGNS = [  # (trials per block, proportion congruent, proportion neutral)
