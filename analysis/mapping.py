@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .validation import type_name as _type_name
 
 REQUIRED_ROLES = ("participant", "rt", "accuracy")
 OPTIONAL_ROLES = ("session", "block", "trial", "practice")

@@ -9,7 +9,6 @@ folder. Same inputs → byte-identical tables.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -32,6 +31,7 @@ from .mapping import Mapping
 from .models import ConditionFit, NotIdentifiable, adjust_p, fit_condition_lmm
 from .output import discard, publish, staging_folder
 from .plan import Plan
+from .results import Results
 from .tables import CSV_FLOAT, Table, write_table
 from .tabular import load_tables
 from .timing_qa import timing_qa_sentence, timing_qa_table
@@ -69,23 +69,6 @@ def write_cleaned_trials(test: pd.DataFrame, plan: Plan, path: Path) -> Path:
                                                       lineterminator="\n", na_rep=""),
                     encoding="utf-8")
     return path
-
-
-@dataclass
-class Results:
-    """Everything :func:`run` produced, in report order."""
-    plan: Plan
-    loaded: LoadedData
-    prepared: Prepared
-    tables: list[Table] = field(default_factory=list)
-    figures: list[FigureFile] = field(default_factory=list)
-    sentences: dict[str, str] = field(default_factory=dict)   # section -> extra text
-    primary: ConditionFit | None = None
-    untrimmed: ConditionFit | None = None
-    out_dir: Path | None = None
-
-    def table(self, name: str) -> Table:
-        return next(t for t in self.tables if t.name == name)
 
 
 def _check_out_dir(data_dir: Path, out_dir: Path) -> None:

@@ -20,7 +20,7 @@ from .codebook import RT_SOURCES
 from .tables import Table, to_markdown
 
 if TYPE_CHECKING:
-    from .pipeline import Results
+    from .results import Results
 
 PACKAGES = ("stroop-walk", "numpy", "pandas", "scipy", "statsmodels", "pingouin",
             "matplotlib", "tqdm", "markdown")
