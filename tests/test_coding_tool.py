@@ -344,7 +344,12 @@ class MonitorRecorder:
             ["pacat", "--record", "--raw", "--format=float32le", f"--rate={RATE}", "--channels=1",
              "--latency-msec=50", "-d", "vspk.monitor", str(path)],
             env=audio.env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        time.sleep(0.3)                                 # connected and recording
+        # connected and recording once the monitor's (silent) samples arrive: a fresh daemon
+        # can take well over the usual 0.3 s for the first client
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and (not path.exists() or path.stat().st_size == 0):
+            time.sleep(0.05)
+        time.sleep(0.3)
 
     def stop(self) -> np.ndarray:
         self.proc.terminate()
