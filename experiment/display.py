@@ -132,10 +132,6 @@ class Stimuli:
         self._shown: ScreenText | None = None
         self._layout: list[Placed] = []
 
-    def y(self, height_units: float) -> float:
-        """A vertical position or size given in height units, in the window's units."""
-        return height_units * float(self.win.size[1]) / self._px_per_unit
-
     def set_word(self, word: str, ink: str) -> None:
         self.word.text = word
         self.word.color = list(self.rgb[ink])
@@ -239,18 +235,3 @@ def next_flip_before(win: visual.Window, t_end_s: float) -> bool:
     the refresh at ``t_end_s`` instead of one frame after it (as PsychoPy Builder does).
     """
     return win.getFutureFlipTime(clock=None) < t_end_s - FRAME_TOLERANCE_S
-
-
-def wait_until(win: visual.Window, t_end_s: float, draw=None, stop=None) -> bool:
-    """Keep flipping (drawing with ``draw``) until the next flip would reach ``t_end_s``.
-
-    ``stop``: polled after every flip; when it returns True the wait ends early (e.g. the
-    pause key). Returns True if it was stopped, False if ``t_end_s`` was reached.
-    """
-    while next_flip_before(win, t_end_s):
-        if draw is not None:
-            draw()
-        win.flip()
-        if stop is not None and stop():
-            return True
-    return False

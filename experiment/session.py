@@ -210,7 +210,7 @@ class Session:
         t_fix = self.win.flip()
         self.telemetry.fixation(trial, t_fix)
         self.presses.forget_before(t_fix)
-        if self.participant is not None and hasattr(self.participant, "on_fixation"):
+        if self.participant is not None:
             self.participant.on_fixation(trial, t_fix, t.fixation_s)
         while next_flip_before(self.win, t_fix + t.fixation_s):
             self.poll()

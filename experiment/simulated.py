@@ -226,6 +226,9 @@ class SimulatedParticipant:
             return
         self.scheduler.at(t, keys[0], f"screen {screen}", hold_s=self._hold())
 
+    def on_fixation(self, trial, t_fix: float, fixation_s: float) -> None:
+        """The fixation of ``trial`` appeared (this participant just waits for the word)."""
+
     def on_stimulus(self, trial, onset_s: float, window_s: float, pause_key: str) -> None:
         """Schedule the response to ``trial`` (a PlannedTrial) shown at ``onset_s``."""
         self._trials_seen += 1
