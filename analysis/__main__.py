@@ -16,11 +16,11 @@ import shlex
 import sys
 from pathlib import Path
 
-from .cleaning import AnalysisError
-from .loader import DataError
-from .mapping import MappingError, load_mapping
-from .output import OutputError
-from .plan import PlanError, load_plan
+from analysis.cleaning.selection import AnalysisError
+from analysis.input.loader import DataError
+from analysis.input.mapping import MappingError, load_mapping
+from analysis.output.folder import OutputError
+from analysis.input.plan import PlanError, load_plan
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -61,7 +61,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    from .pipeline import run
+    from analysis.pipeline import run
 
     command = "python -m analysis " + " ".join(
         shlex.quote(a) for a in (sys.argv[1:] if argv is None else argv))

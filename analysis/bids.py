@@ -2,7 +2,7 @@
 
     python -m analysis.bids --data data --out bids [--coder ID] [--name "..."]
 
-Every session (one ``*_trials.csv``, validated by :func:`analysis.loader.load_trials`) becomes
+Every session (one ``*_trials.csv``, validated by :func:`analysis.input.loader.load_trials`) becomes
 
 - ``sub-<label>/[ses-<n>/]beh/sub-<label>[_ses-<n>]_task-stroopwalk_beh.tsv``: its trials,
   one row per trial, every codebook column plus ``speed_actual_kmh``;
@@ -20,7 +20,7 @@ Every session (one ``*_trials.csv``, validated by :func:`analysis.loader.load_tr
 
 plus ``dataset_description.json``, ``README``, ``participants.tsv``/``.json``,
 ``task-stroopwalk_beh.json``/``_events.json`` (every column's description, units and
-levels from the codebook, :mod:`analysis.bids_sidecars`) and
+levels from the codebook, :mod:`analysis.output.bids_sidecars`) and
 ``sourcedata/participant_labels.tsv``: the participant IDs as entered and their BIDS labels
 (IDs keep their letters and digits; clashes get ``dup2``, ``dup3``, …).
 
@@ -45,9 +45,9 @@ from typing import Any, Sequence
 import numpy as np
 import pandas as pd
 
-from .bids_sidecars import trial_column_descriptions
-from .codebook import AUDIO_DIR_SUFFIX, BLOCK_COLUMN_NAMES, TRIAL_COLUMN_NAMES, VOICE_DEVICE
-from .loader import BLOCKS_SUFFIX, TRIALS_SUFFIX, DataError, load_trials
+from analysis.output.bids_sidecars import trial_column_descriptions
+from analysis.input.codebook import AUDIO_DIR_SUFFIX, BLOCK_COLUMN_NAMES, TRIAL_COLUMN_NAMES, VOICE_DEVICE
+from analysis.input.loader import BLOCKS_SUFFIX, TRIALS_SUFFIX, DataError, load_trials
 
 TASK = "stroopwalk"
 BIDS_VERSION = "1.10.1"

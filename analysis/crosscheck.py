@@ -93,12 +93,12 @@ def _long(rows: list[tuple[str, str, str, float]]) -> pd.DataFrame:
 
 def ours(trials: pd.DataFrame, plan) -> tuple[pd.DataFrame, dict]:
     """Our statistics (long: analysis, term, statistic, value) and the spec R needs."""
-    from .descriptives import cousineau_morey, participant_means
-    from .design import resolve_design
-    from .design_analysis import design_trials
-    from .factorial import factorial_rm_anova, named_contrast_tests
-    from .factorial_lmm import fit_factorial_lmm, lmm_anova_table, lmm_contrast_table
-    from .models import NotIdentifiable, fit_condition_lmm
+    from analysis.statistics.descriptives import cousineau_morey, participant_means
+    from analysis.input.design import resolve_design
+    from analysis.design_analysis import design_trials
+    from analysis.statistics.factorial import factorial_rm_anova, named_contrast_tests
+    from analysis.statistics.factorial_lmm import fit_factorial_lmm, lmm_anova_table, lmm_contrast_table
+    from analysis.statistics.models import NotIdentifiable, fit_condition_lmm
 
     t = trials.copy()
     for c in ("valid", "primary", "rt_ok"):
@@ -166,8 +166,8 @@ def _fixed_rows(analysis: str, f) -> list[tuple[str, str, str, float]]:
 
 def _primary_rows(t, plan, conds, spec, cousineau_morey, participant_means, fit_condition_lmm,
                   NotIdentifiable) -> list[tuple[str, str, str, float]]:
-    from .accuracy import accuracy_gee
-    from .pipeline import condition_pairs
+    from analysis.statistics.accuracy import accuracy_gee
+    from analysis.pipeline import condition_pairs
 
     rows = []
     ref = plan.conditions.reference
@@ -291,7 +291,7 @@ def structure_notes(ours_long: pd.DataFrame, r_long: pd.DataFrame) -> list[str]:
 
 def crosscheck(trials: pd.DataFrame, plan, out: Path, label: str) -> tuple[pd.DataFrame, str]:
     """Write the cleaned trials used, run both sides, compare; (table, Markdown text)."""
-    from .tables import CSV_FLOAT
+    from analysis.output.tables import CSV_FLOAT
 
     out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
@@ -335,8 +335,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from .pipeline import CLEANED_TRIALS
-    from .plan import PlanError, load_plan
+    from analysis.pipeline import CLEANED_TRIALS
+    from analysis.input.plan import PlanError, load_plan
 
     args = parse_args(argv)
     try:

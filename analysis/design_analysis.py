@@ -11,13 +11,13 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from .design import Design, check_contrasts, resolve_design
-from .factorial import factorial_rm_anova, named_contrast_tests
-from .factorial_lmm import (fit_factorial_lmm, lmm_anova_table, lmm_cell_means,
+from analysis.input.design import Design, check_contrasts, resolve_design
+from analysis.statistics.factorial import factorial_rm_anova, named_contrast_tests
+from analysis.statistics.factorial_lmm import (fit_factorial_lmm, lmm_anova_table, lmm_cell_means,
                             lmm_contrast_table)
-from .models import NotIdentifiable
-from .plan import Plan
-from .tables import Table
+from analysis.statistics.models import NotIdentifiable
+from analysis.input.plan import Plan
+from analysis.output.tables import Table
 
 
 @dataclass
@@ -43,7 +43,7 @@ def wanted(plan: Plan) -> bool:
 
 def design_results(test: pd.DataFrame, plan: Plan, conditions: tuple[str, ...]
                    ) -> DesignResults:
-    """Every table of the section; raises :class:`analysis.design.DesignError` when plan
+    """Every table of the section; raises :class:`analysis.input.design.DesignError` when plan
     and data disagree."""
     trials = design_trials(test, plan)
     design = resolve_design(trials, plan.design, {"condition": conditions})

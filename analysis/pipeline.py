@@ -1,7 +1,7 @@
 """The whole analysis: data folder + plan → tables, figures, report (``python -m analysis``).
 
-:func:`run` reads and validates the data (:mod:`analysis.loader`), applies the plan's
-exclusions (:mod:`analysis.cleaning`), runs results 1–7 of the study's analysis, and writes
+:func:`run` reads and validates the data (:mod:`analysis.input.loader`), applies the plan's
+exclusions (:mod:`analysis.cleaning.selection`), runs results 1–7 of the study's analysis, and writes
 ``tables/`` (CSV, Markdown, LaTeX), ``figures/`` (PNG, SVG), ``report.md`` and a
 self-contained ``report.html`` into the output folder. Nothing is written to the data
 folder. Same inputs → byte-identical tables.
@@ -14,27 +14,27 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import figures as figs
-from .accuracy import accuracy_gee
-from .anova import paired_contrasts, rm_anova_table
-from .cleaning import AnalysisError, Prepared, prepare
-from .codebook import ACCURACY_CODES, VOICE_DEVICE
-from .descriptives import (DTE_CONVENTION, descriptives_table, dte_tables, participant_means,
+from analysis.output import figures as figs
+from analysis.statistics.accuracy import accuracy_gee
+from analysis.statistics.anova import paired_contrasts, rm_anova_table
+from analysis.cleaning.selection import AnalysisError, Prepared, prepare
+from analysis.input.codebook import ACCURACY_CODES, VOICE_DEVICE
+from analysis.statistics.descriptives import (DTE_CONVENTION, descriptives_table, dte_tables, participant_means,
                            participant_summary)
-from .design import DesignError
-from .design_analysis import design_results
-from .design_analysis import wanted as design_wanted
-from .effects import interference_baseline, interference_tables, order_effects
-from .figures import FigureFile
-from .loader import LoadedData, load_trials
-from .mapping import Mapping
-from .models import ConditionFit, NotIdentifiable, adjust_p, fit_condition_lmm
-from .output import discard, publish, staging_folder
-from .plan import Plan
-from .results import Results
-from .tables import CSV_FLOAT, Table, write_table
-from .tabular import load_tables
-from .timing_qa import timing_qa_sentence, timing_qa_table
+from analysis.input.design import DesignError
+from analysis.design_analysis import design_results
+from analysis.design_analysis import wanted as design_wanted
+from analysis.statistics.effects import interference_baseline, interference_tables, order_effects
+from analysis.output.figures import FigureFile
+from analysis.input.loader import LoadedData, load_trials
+from analysis.input.mapping import Mapping
+from analysis.statistics.models import ConditionFit, NotIdentifiable, adjust_p, fit_condition_lmm
+from analysis.output.folder import discard, publish, staging_folder
+from analysis.input.plan import Plan
+from analysis.output.results import Results
+from analysis.output.tables import CSV_FLOAT, Table, write_table
+from analysis.input.tabular import load_tables
+from analysis.statistics.timing_qa import timing_qa_sentence, timing_qa_table
 
 #: The backward-vs-forward contrast the study is about (a vs b).
 KEY_CONTRAST = ("backward", "forward")
@@ -184,9 +184,9 @@ def run(data_dir: Path, out_dir: Path, plan: Plan, skip_bad: bool = False,
     (one-line messages) on unusable input.
 
     The outputs are written into a fresh folder beside ``out_dir`` and put in its place
-    only when complete (:mod:`analysis.output`; ``force``: write into an existing folder
+    only when complete (:mod:`analysis.output.folder`; ``force``: write into an existing folder
     that this tool did not write). ``accept_edited``, ``include_simulated``: see
-    :func:`analysis.loader.load_trials`."""
+    :func:`analysis.input.loader.load_trials`."""
     data_dir, out_dir = Path(data_dir), Path(out_dir)
     _check_out_dir(data_dir, out_dir)
     loaded = (load_tables(data_dir, mapping) if mapping is not None else
@@ -211,7 +211,7 @@ def _analyse(plan: Plan, loaded: LoadedData, prepared: Prepared, out_dir: Path,
     (``mapping``: the column mapping the data were read through, if any)."""
     from tqdm.auto import tqdm
 
-    from .report import write_report
+    from analysis.output.report import write_report
 
     res = Results(plan=plan, loaded=loaded, prepared=prepared, out_dir=out_dir)
     conds, ref = prepared.conditions, prepared.reference
@@ -456,7 +456,7 @@ def _timing_qa(res: Results, tables: list[Table]) -> None:
 
 def voice_coding_table(loaded: LoadedData) -> pd.DataFrame:
     """One row per session with voice trials: the coder summary of the loader
-    (:class:`analysis.coding.VoiceCoding`) and the count of each final accuracy code."""
+    (:class:`analysis.input.coding.VoiceCoding`) and the count of each final accuracy code."""
     t = loaded.trials
     t = t[t["response_device"] == VOICE_DEVICE]
     codes = (t.groupby(["source_file", "accuracy_code"]).size().unstack(fill_value=0)

@@ -3,7 +3,7 @@
 For every cell of a grid (number of participants × true effect) the study is simulated
 ``--reps`` times and analysed as the real data would be:
 
-1. **Simulate** trial-level data with :class:`analysis.simulation.RTModel` (ex-Gaussian RTs,
+1. **Simulate** trial-level data with :class:`analysis.statistics.simulation.RTModel` (ex-Gaussian RTs,
    seconds; defaults from ``shared/SCIENCE.md`` as in ``experiment/default.toml``): each
    participant gets a random intercept (SD ``participant_sd_s`` = 80 ms) and a random shift
    per condition (SD ``--condition-sd-ms``, default 20 ms: random condition slopes — an
@@ -11,10 +11,10 @@ For every cell of a grid (number of participants × true effect) the study is si
    condition with 5% errors and the 2.5 s response window (timeouts). Standing has shift 0,
    forward +50 ms, and backward is forward minus the effect: ``--effects-ms 20`` means walking
    backward is 20 ms faster than walking forward (difference of mean RTs, ms).
-2. **Exclude** with the analysis's own rules, :func:`analysis.cleaning.prepare` under the
+2. **Exclude** with the analysis's own rules, :func:`analysis.cleaning.selection.prepare` under the
    analysis plan (``--plan``, default ``analysis/plan.toml``: correct, non-timeout,
    RT ≥ 200 ms, slow tail per participant × condition, participant exclusions).
-3. **Fit** the analysis's primary model, :func:`analysis.models.fit_condition_lmm` (log-RT
+3. **Fit** the analysis's primary model, :func:`analysis.statistics.models.fit_condition_lmm` (log-RT
    LMM, random intercept and condition slopes, documented fallback), and test the
    backward − forward contrast; a replication is significant when p < ``--alpha``.
 
@@ -60,9 +60,9 @@ from typing import Callable, Sequence
 import numpy as np
 import pandas as pd
 
-from analysis.cleaning import plan_rules, prepare, trim_text
-from analysis.plan import Plan, PlanError, load_plan
-from analysis.simulation import RTModel
+from analysis.cleaning.selection import plan_rules, prepare, trim_text
+from analysis.input.plan import Plan, PlanError, load_plan
+from analysis.statistics.simulation import RTModel
 
 PRIMARY = ("backward", "forward")          # the contrast: backward vs forward
 CONDITIONS = ("stand", "forward", "backward")
@@ -141,7 +141,7 @@ def simulate_trials(model: RTModel, participants: int, trials_per_condition: int
 def valid_trials(trials: pd.DataFrame, plan: Plan | None = None) -> pd.DataFrame:
     """The trials the primary RT model uses under ``plan`` (default: ``analysis/plan.toml``).
 
-    The analysis's own rule (:func:`analysis.cleaning.prepare`): test trials of the included
+    The analysis's own rule (:func:`analysis.cleaning.selection.prepare`): test trials of the included
     participants that are valid (correct, no timeout, RT ≥ min, not in the slow tail) and of
     the primary congruency.
     """
@@ -152,7 +152,7 @@ def valid_trials(trials: pd.DataFrame, plan: Plan | None = None) -> pd.DataFrame
 
 def one_replication(scenario: Scenario, cell: Cell, rep: int) -> dict:
     """Simulate, exclude and fit one replication of ``cell``; a row of ``power_reps.csv``."""
-    from analysis.models import fit_condition_lmm
+    from analysis.statistics.models import fit_condition_lmm
     model = scenario.model_for(cell.effect_ms)
     trials = simulate_trials(model, cell.participants, scenario.trials_per_condition,
                              scenario.seed, rep, scenario.window_s)

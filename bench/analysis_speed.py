@@ -2,14 +2,14 @@
 
 Datasets of 24, 100 and 500 simulated participants (360 test trials each: 3 conditions ×
 2 blocks × 60 trials, plus practice) are written by the example-data generator
-(``experiment.example_data``, the session's own writer) under ``bench/work/analysis_speed/``
+(``experiment.simulation.example_data``, the session's own writer) under ``bench/work/analysis_speed/``
 and reused while their parameters are unchanged.
 
 For each size, in fresh subprocesses (so start-up and imports count, as for a user):
 
 * **full**: ``python -m analysis --data DIR --out OUT``;
-* **floor**: read the files with ``analysis.loader.load_trials``, keep the valid test trials
-  and fit ``analysis.models.fit_condition_lmm`` once — the work no analysis can skip.
+* **floor**: read the files with ``analysis.input.loader.load_trials``, keep the valid test trials
+  and fit ``analysis.statistics.models.fit_condition_lmm`` once — the work no analysis can skip.
 
 Wall time is measured around the subprocess; peak memory is the maximum resident set size
 of the subprocess (``resource.getrusage(RUSAGE_CHILDREN).ru_maxrss`` read in a small
@@ -56,8 +56,8 @@ sys.stderr.write("\n" + json.dumps({"rc": rc.returncode, "wall_s": wall, "maxrss
 _FLOOR = r"""
 import sys
 from pathlib import Path
-from analysis.loader import load_trials
-from analysis.models import fit_condition_lmm
+from analysis.input.loader import load_trials
+from analysis.statistics.models import fit_condition_lmm
 from analysis.power import valid_trials
 loaded = load_trials(Path(sys.argv[1]), progress=False)
 fit = fit_condition_lmm(valid_trials(loaded.trials), reference="stand")
@@ -77,7 +77,7 @@ class Measurement:
 
 def dataset(participants: int) -> Path:
     """The simulated dataset of ``participants`` (generated once, then reused)."""
-    from experiment.example_data import generate
+    from experiment.simulation.example_data import generate
     folder = WORK / f"sim-{participants}"
     stamp = WORK / f"sim-{participants}.json"
     params = {"participants": participants, "seed": SEED, "overlay": DESIGN, "preset": None}
@@ -158,7 +158,7 @@ def report(results: list[Measurement], checks: list[dict], profiles: dict[int, s
     lines = ["# Benchmark: analysis speed", "",
              f"Machine: {platform.machine()}, {os.cpu_count()} CPUs, Python "
              f"{platform.python_version()}; run {time.strftime('%Y-%m-%d %H:%M')}.",
-             "Datasets: simulated by `experiment.example_data` (360 test trials + practice per "
+             "Datasets: simulated by `experiment.simulation.example_data` (360 test trials + practice per "
              "participant). *full* = `python -m analysis`; *floor* = load the files + one "
              "`fit_condition_lmm` fit; both in fresh processes (start-up included).", "",
              "| participants | what | wall (s) | CPU (s) | peak RSS (MB) | exit |",

@@ -4,7 +4,7 @@ It shares no code with the project's simulated participant: its own XTEST inject
 timer thread, its own idea of which press must count. The session only tells it when a
 screen, a fixation or a word appeared (the participant hooks ``on_screen``, ``on_fixation``,
 ``on_stimulus``; it takes the same constructor arguments as
-``experiment.simulated.SimulatedParticipant``, so a driver can put it in its place).
+``experiment.simulation.participant.SimulatedParticipant``, so a driver can put it in its place).
 
 It presses with durations of 0 (down and up in one X request batch), 5, 30, 80, 150, 400 ms
 and 1.5 s (held across the next screen or trial), with X auto-repeat on; two presses 50 ms

@@ -10,7 +10,7 @@ from pathlib import Path
 sys.path.append(str(Path(__file__).resolve().parents[1]))  # after PYTHONPATH: the code under test wins
 
 import experiment.__main__ as cli  # noqa: E402
-from experiment import simulated  # noqa: E402
+from experiment.simulation import participant as simulated# noqa: E402
 
 from bench.press_bot import PressBot  # noqa: E402
 

@@ -16,7 +16,7 @@ def main(n_trials: int, out: str) -> None:
     from psychopy import core, visual
     from psychopy.hardware import keyboard
 
-    from experiment.simulated import KeyInjector, KeyScheduler
+    from experiment.simulation.participant import KeyInjector, KeyScheduler
 
     win = visual.Window((800, 600), fullscr=False, checkTiming=False, color="black")
     kb = keyboard.Keyboard()

@@ -25,8 +25,8 @@ from pathlib import Path
 
 import numpy as np
 
-from experiment.datafile import CsvAppender, read_rows
-from experiment.records import TRIAL_COLUMNS
+from experiment.core.datafile import CsvAppender, read_rows
+from experiment.core.records import TRIAL_COLUMNS
 
 REPO = Path(__file__).resolve().parents[1]
 BENCH_CONFIG = {  # 3 conditions x 72 trials = 216 trials, no practice, short intervals
@@ -108,7 +108,7 @@ def press_sweep(work: Path) -> dict:
     import tomli_w
 
     from bench.press_bot import Tolerance, violations
-    from experiment.config import load_config
+    from experiment.core.config import load_config
     config_file = work / "sweep.toml"
     config_file.write_text(tomli_w.dumps(SWEEP_CONFIG))
     record_file, data = work / "bot.json", work / "sweep"

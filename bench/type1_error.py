@@ -3,7 +3,7 @@
 Null simulations (no backward-forward difference) with the power analysis's generative
 model and analysis path (:mod:`analysis.power`: ex-Gaussian RTs, participant intercepts,
 random condition shifts of SD 20 ms, 96 incongruent trials per condition, the default
-plan's exclusions, :func:`analysis.models.fit_condition_lmm` with its fallback chain) at
+plan's exclusions, :func:`analysis.statistics.models.fit_condition_lmm` with its fallback chain) at
 N = 12 and N = 24, ``REPS`` replications each (seed 1729, replication r of N uses the
 streams of the power analysis). For every replication the same fit gives
 
@@ -28,9 +28,9 @@ from pathlib import Path
 import pandas as pd
 from scipy import stats
 
-from analysis.plan import load_plan
+from analysis.input.plan import load_plan
 from analysis.power import Cell, Scenario, _batch, wilson_interval
-from analysis.simulation import RTModel
+from analysis.statistics.simulation import RTModel
 
 NS = (12, 24)
 REPS = 2000

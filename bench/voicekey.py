@@ -2,7 +2,7 @@
 
 Test set: every colour word of every language in ``stimuli/words.toml``, spoken by
 espeak-ng with several voice variants, speaking rates and pitches, placed at a random known
-onset inside a 2.5 s recording of walking-like noise (``experiment.walking_noise``: treadmill
+onset inside a 2.5 s recording of walking-like noise (``experiment.simulation.walking_noise``: treadmill
 belt and motor, footsteps at ~1.8 Hz, breathing), mixed at 20, 10 and 5 dB SNR (speech
 active RMS vs the walking noise's RMS over the whole recording). Each item has its own
 random walking condition and a separate 4 s noise-only calibration recording of that
@@ -45,9 +45,9 @@ from pathlib import Path
 import numpy as np
 
 from bench.ideal_observer import evidence_time_s
-from experiment.speech_synth import SpokenWord, place_word, synthesise
-from experiment.voicekey import OnsetTracker, calibrate, detect_onset, threshold_onset
-from experiment.walking_noise import (active_rms, clip, inhalation, machine_condition,
+from experiment.simulation.speech import SpokenWord, place_word, synthesise
+from experiment.voice.voicekey import OnsetTracker, calibrate, detect_onset, threshold_onset
+from experiment.simulation.walking_noise import (active_rms, clip, inhalation, machine_condition,
                                       mix_at_snr, random_condition, walking_noise)
 
 RATE_HZ = 48000
@@ -587,7 +587,7 @@ def report(summary: dict, split: Split, n_items: int, timing: dict) -> str:
         "(stimuli/words.toml). Detector tuned on the 'dev' split only (voice variants "
         f"{', '.join(v or 'default' for v in SPLITS['dev'].variants)}, seed {SPLITS['dev'].seed}).",
         "",
-        "Noise (`experiment.walking_noise`, a random condition per item): pink treadmill-belt "
+        "Noise (`experiment.simulation.walking_noise`, a random condition per item): pink treadmill-belt "
         "noise modulated by the step load, motor hum (45-120 Hz + harmonics) and whine "
         "(1.5-4 kHz), footstep impacts at 1.6-2.0 Hz (thump + click, +3 to +9 dB re belt), "
         "breath bursts (300-3000 Hz, 0.25-0.8 s every 1.5-4 s, -6 to 0 dB re belt). Settings "
@@ -670,8 +670,8 @@ def _sources_hash(split: Split) -> str:
     """Hash of everything a split's result depends on: the split, this benchmark, the
     detector, the noise, the synthesis and the observer (their source files)."""
     h = hashlib.sha256(repr(split).encode())
-    for mod in ("bench/voicekey.py", "bench/ideal_observer.py", "experiment/voicekey.py",
-                "experiment/walking_noise.py", "experiment/speech_synth.py"):
+    for mod in ("bench/voicekey.py", "bench/ideal_observer.py", "experiment/voice/voicekey.py",
+                "experiment/simulation/walking_noise.py", "experiment/simulation/speech.py"):
         h.update((ROOT / mod).read_bytes())
     return h.hexdigest()[:20]
 

@@ -14,12 +14,12 @@ from pathlib import Path
 
 import numpy as np
 
-from experiment.config import Config, ConfigError, load_config, preset_path
-from experiment.datafile import DataFileError, DiskFullError, existing_session_paths, read_json
-from experiment.design import (order_for_participant, parse_order, session_plan,
+from experiment.core.config import Config, ConfigError, load_config, preset_path
+from experiment.core.datafile import DataFileError, DiskFullError, existing_session_paths, read_json
+from experiment.core.design import (order_for_participant, parse_order, session_plan,
                                write_conditions_file)
-from experiment.identifiers import name_problem, session_problem
-from experiment.recorder import SessionInfo, SessionRecorder
+from experiment.core.identifiers import name_problem, session_problem
+from experiment.core.session_files import SessionInfo, SessionRecorder
 
 
 class UsageError(RuntimeError):
@@ -213,7 +213,7 @@ def saved_config(existing) -> Config:
     is missing the copy in its sidecar)."""
     if existing.config.exists():
         return load_config(existing.config)
-    from experiment.config import config_from_tables
+    from experiment.core.config import config_from_tables
     return config_from_tables(read_json(existing.sidecar).get("config") or {})
 
 
@@ -273,8 +273,8 @@ def response_device(config: Config, win, keyboard, joystick=None, audio_channels
     if config.response.device == "voice":
         from psychopy import core
 
-        from experiment.audio_capture import AudioCaptureError, AudioRecorder
-        from experiment.voice_device import VoiceDevice, VoiceDeviceError
+        from experiment.voice.capture import AudioCaptureError, AudioRecorder
+        from experiment.voice.device import VoiceDevice, VoiceDeviceError
         v = config.voice
         try:
             recorder = AudioRecorder(core.getTime, device=input_device(v.input_device),
@@ -287,7 +287,7 @@ def response_device(config: Config, win, keyboard, joystick=None, audio_channels
     if config.response.device == "keyboard":
         return keyboard
     if config.response.device == "buttons":
-        from experiment.button_device import ButtonDevice, ButtonDeviceError, open_joystick
+        from experiment.devices.buttons import ButtonDevice, ButtonDeviceError, open_joystick
         try:
             if joystick is None:
                 joystick = open_joystick(config.response.joystick)
@@ -304,10 +304,10 @@ def input_device(value: str) -> str | int:
 
 def simulated_voice(config: Config, audio, snr_db: float, seed: int):
     """(SimulatedVoice, BackgroundSound): espeak-ng colour names over walking noise at ``snr_db``."""
-    from experiment.simulated import SimulatedVoice
-    from experiment.speech_synth import SpeechSynthError, place_word, synthesise
-    from experiment.virtual_audio import BackgroundSound, SimulatedSpeaker
-    from experiment.walking_noise import active_rms, walking_noise
+    from experiment.simulation.participant import SimulatedVoice
+    from experiment.simulation.speech import SpeechSynthError, place_word, synthesise
+    from experiment.simulation.virtual_microphone import BackgroundSound, SimulatedSpeaker
+    from experiment.simulation.walking_noise import active_rms, walking_noise
     noise = walking_noise(20.0, audio.rate_hz, seed)
     noise_rms = float(np.sqrt(np.mean(noise ** 2)))
     words = {}
@@ -331,7 +331,7 @@ def _clock():
 
 def start_virtual_microphone(rate_hz: int):
     """A private PulseAudio daemon whose null sink is the default microphone (--simulate, voice)."""
-    from experiment.virtual_audio import VirtualAudio, VirtualAudioError, missing_tools
+    from experiment.simulation.virtual_microphone import VirtualAudio, VirtualAudioError, missing_tools
     if missing_tools():
         raise UsageError(f"--simulate with response.device = 'voice' needs PulseAudio: install "
                          f"{', '.join(missing_tools())} (apt-get install pulseaudio pulseaudio-utils)")
@@ -342,18 +342,18 @@ def start_virtual_microphone(rate_hz: int):
 
 
 def run_session(config: Config, args, data_dir: Path, order, order_source: str) -> int:
-    from experiment.keyboard_device import KeyboardBackendError, KeyboardDevice, check_display
+    from experiment.devices.keyboard import KeyboardBackendError, KeyboardDevice, check_display
     try:
         check_display()  # before any PsychoPy import: some connect to the display
     except KeyboardBackendError as exc:
         raise UsageError(str(exc)) from None
     from psychopy import core, data, logging
 
-    from experiment.display import font_coverage_error, measured_frame_timing, open_window
+    from experiment.shell.display import font_coverage_error, measured_frame_timing, open_window
     problem = font_coverage_error(config)  # before the window: no tofu boxes for words
     if problem:
         raise UsageError(problem)
-    from experiment.session import Session
+    from experiment.shell.session import Session
 
     check_platform_keys(config)
     logging.console.setLevel(logging.WARNING)
@@ -366,7 +366,7 @@ def run_session(config: Config, args, data_dir: Path, order, order_source: str) 
             raise UsageError(str(exc)) from None
         gamepad = None  # --simulate with buttons: a mocked pyglet gamepad the participant presses
         if args.simulate and config.response.device == "buttons":
-            from experiment.mock_joystick import mock_joystick
+            from experiment.simulation.mock_gamepad import mock_joystick
             gamepad = mock_joystick(max(8, max(config.response.buttons.values()) + 1))
         simulated_voice_session = args.simulate and config.response.device == "voice"
         if simulated_voice_session:
@@ -379,7 +379,7 @@ def run_session(config: Config, args, data_dir: Path, order, order_source: str) 
                     **measured_frame_timing(win)}
         info = SessionInfo(args.participant, args.session, args.experimenter, tuple(order),
                            order_source, args.simulate)
-        from experiment.telemetry import SessionTelemetry, open_markers
+        from experiment.shell.telemetry import SessionTelemetry, open_markers
         try:  # before any file is written: a missing recorder or pylsl stops here
             markers = open_markers(config, f"{config.experiment.name}-{args.participant}-"
                                    f"s{args.session}", core.getTime)
@@ -399,8 +399,8 @@ def run_session(config: Config, args, data_dir: Path, order, order_source: str) 
         recorder.after_save = flush_log(logging)  # the log on disk keeps up with the data
         logging.exp(f"run {recorder.run}: {run_info}")
         if args.simulate:
-            from analysis.simulation import RTModel
-            from experiment.simulated import (ButtonPresser, KeyInjector, PressDurations,
+            from analysis.statistics.simulation import RTModel
+            from experiment.simulation.participant import (ButtonPresser, KeyInjector, PressDurations,
                                               SimulatedParticipant, SimulationOptions)
             sim = config.simulation
             if simulated_voice_session:

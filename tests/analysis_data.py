@@ -1,5 +1,5 @@
 """Trial and block files that follow the codebook (data/README.md), drawn from
-``analysis.simulation.RTModel``, for the analysis tests.
+``analysis.statistics.simulation.RTModel``, for the analysis tests.
 
 ``write_dataset`` writes one session per participant into ``root/<participant>/`` with the
 experiment's file naming. It is vectorised (numpy), so hundreds of participants take a
@@ -18,8 +18,8 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
-from analysis.codebook import BLOCK_COLUMN_NAMES, CODER_COLUMN_NAMES, TRIAL_COLUMN_NAMES
-from analysis.simulation import RTModel
+from analysis.input.codebook import BLOCK_COLUMN_NAMES, CODER_COLUMN_NAMES, TRIAL_COLUMN_NAMES
+from analysis.statistics.simulation import RTModel
 
 INKS = ("red", "green", "blue", "yellow")
 KEYS = {"red": "d", "green": "f", "blue": "j", "yellow": "k"}

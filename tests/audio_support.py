@@ -12,8 +12,8 @@ import pytest
 
 def audio_missing(espeak: bool = False, display: bool = False) -> str | None:
     """What is missing for a test through the virtual microphone (None if nothing)."""
-    from experiment.speech_synth import espeak_available
-    from experiment.virtual_audio import missing_tools
+    from experiment.simulation.speech import espeak_available
+    from experiment.simulation.virtual_microphone import missing_tools
     missing = missing_tools()
     if ctypes.util.find_library("portaudio") is None:
         missing.append("libportaudio2")

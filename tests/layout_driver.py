@@ -1,7 +1,7 @@
 """Renders every screen type of a config in real windows of many shapes and reports each text's box.
 
 ``python tests/layout_driver.py OUT.json CONFIG.toml...`` (under an X display at least 2560x1440):
-for each window size, every :func:`experiment.screens.every_screen` screen is drawn; the
+for each window size, every :func:`experiment.core.screens.every_screen` screen is drawn; the
 drawn texts' boxes (pixels from the window's centre), the message and word heights, and the
 number of lit pixels on the window's outermost rows and columns (a clipped text lights them)
 are written to OUT.json.
@@ -21,9 +21,9 @@ SIZES = [(800, 600), (1024, 768), (1600, 1200),      # 4:3
 def main(out: Path, configs: list[Path]) -> None:
     from psychopy import visual
 
-    from experiment.config import load_config
-    from experiment.display import Stimuli
-    from experiment.screens import every_screen
+    from experiment.core.config import load_config
+    from experiment.shell.display import Stimuli
+    from experiment.core.screens import every_screen
     results = []
     for config_path in configs:
         config = load_config(config_path)

@@ -1,8 +1,8 @@
-"""analysis/codebook.py restates the codebook columns; they must match experiment/records.py."""
+"""analysis/input/codebook.py restates the codebook columns; they must match experiment/core/records.py."""
 from __future__ import annotations
 
-from analysis.codebook import BLOCK_COLUMN_NAMES, TRIAL_COLUMN_NAMES
-from experiment.records import BLOCK_COLUMNS, TRIAL_COLUMNS
+from analysis.input.codebook import BLOCK_COLUMN_NAMES, TRIAL_COLUMN_NAMES
+from experiment.core.records import BLOCK_COLUMNS, TRIAL_COLUMNS
 
 
 def test_trial_columns_match_the_records():

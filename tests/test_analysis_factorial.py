@@ -10,11 +10,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.design import Design, DesignError, NamedContrast, resolve_design, DesignPlan
-from analysis.factorial import factorial_rm_anova, named_contrast_tests
-from analysis.factorial_lmm import fit_factorial_lmm, lmm_anova_table, lmm_contrast_table
-from analysis.models import NotIdentifiable
-from analysis.plan import PlanError, plan_from_dict
+from analysis.input.design import Design, DesignError, NamedContrast, resolve_design, DesignPlan
+from analysis.statistics.factorial import factorial_rm_anova, named_contrast_tests
+from analysis.statistics.factorial_lmm import fit_factorial_lmm, lmm_anova_table, lmm_contrast_table
+from analysis.statistics.models import NotIdentifiable
+from analysis.input.plan import PlanError, plan_from_dict
 
 CONDS = ("stand", "forward", "backward")
 CONG = ("congruent", "incongruent")

@@ -6,9 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.models import NotIdentifiable, fit_condition_lmm
+from analysis.statistics.models import NotIdentifiable, fit_condition_lmm
 from analysis.pipeline import run
-from analysis.plan import plan_from_dict
+from analysis.input.plan import plan_from_dict
 from analysis_data import write_dataset
 
 LENIENT = plan_from_dict({"participants": {"min_valid_trials": 5}})

@@ -35,8 +35,8 @@ def test_every_analysis_module_imports_without_psychopy_or_experiment():
                           text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
     imported = set(proc.stdout.split())
-    for module in ("analysis.models", "analysis.loader", "analysis.plan", "analysis.pipeline",
-                   "analysis.report", "analysis.figures", "analysis.__main__"):
+    for module in ("analysis.statistics.models", "analysis.input.loader", "analysis.input.plan", "analysis.pipeline",
+                   "analysis.output.report", "analysis.output.figures", "analysis.__main__"):
         assert module in imported
 
 

@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from analysis.codebook import TRIAL_COLUMN_NAMES
-from analysis.loader import DataError, load_trials
+from analysis.input.codebook import TRIAL_COLUMN_NAMES
+from analysis.input.loader import DataError, load_trials
 from analysis_data import write_dataset
 
 

@@ -14,10 +14,10 @@ import pandas as pd
 import pytest
 
 from analysis.__main__ import main
-from analysis.cleaning import prepare
-from analysis.mapping import MappingError, load_mapping, mapping_from_dict
-from analysis.plan import plan_from_dict
-from analysis.tabular import load_tables
+from analysis.cleaning.selection import prepare
+from analysis.input.mapping import MappingError, load_mapping, mapping_from_dict
+from analysis.input.plan import plan_from_dict
+from analysis.input.tabular import load_tables
 from test_reference_vonbastian import CSV as VB_CSV, require_reference
 
 REPO = Path(__file__).resolve().parents[1]

@@ -7,9 +7,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.models import (ConditionFit, adjust_p, fit_condition_lmm, fit_lmm,
+from analysis.statistics.models import (ConditionFit, adjust_p, fit_condition_lmm, fit_lmm,
                              likelihood_ratio_test, wald_test)
-from analysis.simulation import RTModel
+from analysis.statistics.simulation import RTModel
 
 CONDITIONS = ("stand", "forward", "backward")
 

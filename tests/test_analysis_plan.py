@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from analysis.plan import DEFAULT_PLAN_PATH, Plan, PlanError, load_plan, plan_from_dict
+from analysis.input.plan import DEFAULT_PLAN_PATH, Plan, PlanError, load_plan, plan_from_dict
 
 
 def test_default_file_matches_dataclass_defaults():

@@ -6,9 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.cleaning import AnalysisError, plan_rules, prepare
-from analysis.loader import load_trials
-from analysis.plan import Plan, PlanError, load_plan, plan_from_dict
+from analysis.cleaning.selection import AnalysisError, plan_rules, prepare
+from analysis.input.loader import load_trials
+from analysis.input.plan import Plan, PlanError, load_plan, plan_from_dict
 from analysis_data import write_dataset
 
 KEY = ["participant", "session", "trial_in_session"]

@@ -8,15 +8,15 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from analysis.accuracy import accuracy_gee
-from analysis.anova import paired_contrasts, rm_anova_table
-from analysis.cleaning import AnalysisError, choose_conditions, prepare
-from analysis.exclusion import outliers, trial_mask
-from analysis.descriptives import cousineau_morey, dte_tables
-from analysis.effects import add_position, interference_scores
-from analysis.loader import load_trials
-from analysis.plan import Plan, plan_from_dict
-from analysis.rules import Outliers, RtWindow
+from analysis.statistics.accuracy import accuracy_gee
+from analysis.statistics.anova import paired_contrasts, rm_anova_table
+from analysis.cleaning.selection import AnalysisError, choose_conditions, prepare
+from analysis.cleaning.exclusion import outliers, trial_mask
+from analysis.statistics.descriptives import cousineau_morey, dte_tables
+from analysis.statistics.effects import add_position, interference_scores
+from analysis.input.loader import load_trials
+from analysis.input.plan import Plan, plan_from_dict
+from analysis.input.rules import Outliers, RtWindow
 from analysis_data import write_dataset
 
 LENIENT = plan_from_dict({"participants": {"min_valid_trials": 5}})

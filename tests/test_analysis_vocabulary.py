@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from analysis.loader import DataError, load_trials
+from analysis.input.loader import DataError, load_trials
 from analysis_data import read_trials, write_dataset
 
 CONFIG = """\

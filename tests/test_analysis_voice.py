@@ -19,9 +19,9 @@ import pandas as pd
 import pytest
 
 from analysis.__main__ import main
-from analysis.cleaning import prepare
-from analysis.loader import DataError, load_trials
-from analysis.plan import Plan, PlanError, VoicePlan, load_plan, plan_from_dict
+from analysis.cleaning.selection import prepare
+from analysis.input.loader import DataError, load_trials
+from analysis.input.plan import Plan, PlanError, VoicePlan, load_plan, plan_from_dict
 from analysis_data import coder_row, read_trials, write_coder_file, write_dataset
 
 REPO = Path(__file__).resolve().parents[1]

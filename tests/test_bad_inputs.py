@@ -20,9 +20,9 @@ import experiment.__main__ as experiment_cli
 from analysis_data import write_dataset
 from door_support import (assert_one_line_refusal, fill, first_row, read_table, remount,
                           set_cell, tmpfs, tree_digest, write_sidecar, write_table)
-from experiment.config import load_config
-from experiment.design import session_plan
-from experiment.recorder import SessionInfo, SessionRecorder, TrialOutcome
+from experiment.core.config import load_config
+from experiment.core.design import session_plan
+from experiment.core.session_files import SessionInfo, SessionRecorder, TrialOutcome
 
 # ---------------------------------------------------------------------------------------------
 # experiment
@@ -464,7 +464,7 @@ def test_bad_data(name, data, tmp_path, capsys):
 
 def test_edited_file_is_analysed_with_accept_edited(data, tmp_path, capsys):
     DATA_CASES["edited after the session"][0](data)
-    from analysis.loader import load_trials
+    from analysis.input.loader import load_trials
     loaded = load_trials(data, accept_edited=True)
     assert any("edited after the session" in n and "--accept-edited" in n for n in loaded.notes)
 

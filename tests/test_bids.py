@@ -22,7 +22,7 @@ import pytest
 from scipy.io import wavfile
 
 from analysis.bids import bids_labels, events_of_run, export_bids, main
-from analysis.codebook import TRIAL_COLUMN_NAMES, documented_columns
+from analysis.input.codebook import TRIAL_COLUMN_NAMES, documented_columns
 from analysis_data import audio_dir, read_trials, write_dataset
 
 REPO = Path(__file__).resolve().parents[1]

@@ -1,7 +1,7 @@
 """Handheld buttons: the colour -> button mapping, the device over pyglet's joystick events, and a
 short real session under Xvfb in which the simulated participant presses a mocked pyglet gamepad.
 
-This machine has no /dev/input: the gamepad is :mod:`experiment.mock_joystick`, pyglet's own
+This machine has no /dev/input: the gamepad is :mod:`experiment.simulation.mock_gamepad`, pyglet's own
 Joystick over a device whose events arrive through pyglet's event loop like evdev's. Everything
 else (pyglet's event loop and Button/Joystick dispatch, the window, the session) is real.
 """
@@ -18,9 +18,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from experiment.config import button_name, button_number, load_config
-from experiment.datafile import read_rows
-from experiment.design import session_plan
+from experiment.core.config import button_name, button_number, load_config
+from experiment.core.datafile import read_rows
+from experiment.core.design import session_plan
 
 REPO = Path(__file__).resolve().parents[1]
 E2E_CONFIG = Path(__file__).with_name("e2e.toml")
@@ -66,7 +66,7 @@ def test_planned_correct_response_is_the_inks_button():
 
 def test_buttons_session_config_is_valid_and_checked_like_the_rest():
     """The one-line errors for response.buttons / response.joystick are in test_config.py."""
-    from experiment.config import ConfigError
+    from experiment.core.config import ConfigError
     assert load_config(BUTTONS_OVERLAY).response.device == "buttons"
     with pytest.raises(ConfigError, match=r"^response.joystick = 'pad': must be a whole number$"):
         load_config(BUTTONS_OVERLAY, {"response": {"joystick": "pad"}})
@@ -76,7 +76,7 @@ def test_buttons_session_config_is_valid_and_checked_like_the_rest():
 @pytest.fixture
 def gamepad():
     require_display()
-    from experiment.mock_joystick import mock_joystick
+    from experiment.simulation.mock_gamepad import mock_joystick
     joystick = mock_joystick(6)
     yield joystick
     if joystick.device.is_open:
@@ -85,7 +85,7 @@ def gamepad():
 
 @pytest.fixture
 def device(gamepad):
-    from experiment.button_device import ButtonDevice
+    from experiment.devices.buttons import ButtonDevice
     dev = ButtonDevice(gamepad, BUTTONS, clock=time.perf_counter)
     yield dev
     dev.close()
@@ -159,7 +159,7 @@ def test_presses_still_queued_at_the_word_flip_are_never_handed_over(device, gam
 
 @pytest.mark.display
 def test_mapping_beyond_the_gamepad_and_missing_gamepad_are_one_line_errors(gamepad):
-    from experiment.button_device import ButtonDevice, ButtonDeviceError, open_joystick
+    from experiment.devices.buttons import ButtonDevice, ButtonDeviceError, open_joystick
     with pytest.raises(ButtonDeviceError, match=r"^response.buttons.red = 6: 'stroop-walk mock "
                        r"gamepad' has 6 buttons \(0-5\)$"):
         ButtonDevice(gamepad, {**BUTTONS, "red": 6}, clock=time.perf_counter)
@@ -170,7 +170,7 @@ def test_mapping_beyond_the_gamepad_and_missing_gamepad_are_one_line_errors(game
 
 @pytest.mark.display
 def test_button_presser_presses_buttons_on_the_gamepad(device, gamepad):
-    from experiment.simulated import ButtonPresser
+    from experiment.simulation.participant import ButtonPresser
     presser = ButtonPresser(gamepad.device, keys=None)
     presser.press("button2")
     presser.release("button2")
@@ -258,7 +258,7 @@ def test_button_test_ran_first_and_is_in_the_sidecar(buttons_session):
 
 
 def config_screen_delay() -> float:
-    from experiment.simulated import SimulationOptions
+    from experiment.simulation.participant import SimulationOptions
     return SimulationOptions().screen_delay_s
 
 
@@ -268,13 +268,13 @@ def _button_test_in_a_real_session(out: Path) -> None:
     an unmapped one for RED, and the pause key (then continue) on GREEN's first showing."""
     from psychopy import core
 
-    from experiment.button_device import ButtonDevice
-    from experiment.display import open_window
-    from experiment.keyboard_device import KeyboardDevice
-    from experiment.mock_joystick import mock_joystick
-    from experiment.recorder import SessionInfo, SessionRecorder
-    from experiment.session import Session
-    from experiment.simulated import ButtonPresser, KeyInjector, KeyScheduler
+    from experiment.devices.buttons import ButtonDevice
+    from experiment.shell.display import open_window
+    from experiment.devices.keyboard import KeyboardDevice
+    from experiment.simulation.mock_gamepad import mock_joystick
+    from experiment.core.session_files import SessionInfo, SessionRecorder
+    from experiment.shell.session import Session
+    from experiment.simulation.participant import ButtonPresser, KeyInjector, KeyScheduler
 
     config = load_config(E2E_CONFIG, BUTTONS_OVERLAY)
     win = open_window(config, fullscreen=False)

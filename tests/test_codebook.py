@@ -1,8 +1,8 @@
-"""data/README.md (the codebook) documents exactly the columns experiment/records.py writes."""
+"""data/README.md (the codebook) documents exactly the columns experiment/core/records.py writes."""
 from __future__ import annotations
 
-from analysis.codebook import documented_columns
-from experiment.records import BLOCK_COLUMNS, TRIAL_COLUMNS
+from analysis.input.codebook import documented_columns
+from experiment.core.records import BLOCK_COLUMNS, TRIAL_COLUMNS
 
 
 def _table_columns(heading: str) -> tuple[str, ...]:
@@ -18,23 +18,23 @@ def test_block_columns_documented_in_order():
 
 
 def test_recordings_index_documented_in_order():
-    from experiment.voice_device import INDEX_COLUMNS
+    from experiment.voice.device import INDEX_COLUMNS
     assert _table_columns("### `recordings.csv`") == INDEX_COLUMNS
 
 
 def test_coder_file_documented_in_order_and_restated_by_the_analysis():
-    from analysis.codebook import CODER_COLUMN_NAMES
-    from experiment.voice_coding import CODER_COLUMNS
+    from analysis.input.codebook import CODER_COLUMN_NAMES
+    from experiment.voice.coding import CODER_COLUMNS
     assert _table_columns("### `coding_<coder>.csv`") == CODER_COLUMNS
     assert CODER_COLUMN_NAMES == CODER_COLUMNS
 
 
 def test_plan_columns_documented_in_order_and_restated_by_the_analysis():
-    from analysis.codebook import PLAN_COLUMN_NAMES
-    from experiment.design import PLAN_COLUMNS
+    from analysis.input.codebook import PLAN_COLUMN_NAMES
+    from experiment.core.design import PLAN_COLUMNS
     assert _table_columns("## `_plan.csv`") == PLAN_COLUMNS == PLAN_COLUMN_NAMES
 
 
 def test_frame_intervals_documented_in_order():
-    from experiment.frame_qa import FRAME_COLUMNS
+    from experiment.core.frame_qa import FRAME_COLUMNS
     assert _table_columns("## `_frames.csv`") == FRAME_COLUMNS

@@ -21,8 +21,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from experiment import voice_coding as vc
-from experiment.coding_tool import DETECTED, ONSET, Layout
+from experiment.voice import coding as vc
+from experiment.voice.coding_tool import DETECTED, ONSET, Layout
 from audio_support import require_audio
 from test_voice_coding import CLOCK_RATE, RATE, SPECS, STEM, make_session
 
@@ -94,7 +94,7 @@ class Tool:
 
 class Keys:
     def __init__(self):
-        from experiment.simulated import KeyInjector
+        from experiment.simulation.participant import KeyInjector
         self.injector = KeyInjector(hold_s=0.03)
 
     def __call__(self, *names: str) -> None:
@@ -325,7 +325,7 @@ def test_all_goes_through_every_trial_held_arrows_repeat_and_a_click_sets_the_on
 @pytest.fixture
 def virtual_audio():
     require_audio()
-    from experiment.virtual_audio import VirtualAudio
+    from experiment.simulation.virtual_microphone import VirtualAudio
     va = VirtualAudio().start()
     yield va
     va.stop()

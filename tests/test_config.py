@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from experiment.config import ConfigError, load_config, preset_path
+from experiment.core.config import ConfigError, load_config, preset_path
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -113,9 +113,9 @@ def test_cli_reports_config_error_in_one_line_with_exit_2(tmp_path):
 
 
 def test_voice_sessions_expect_the_ink_name_and_score_by_the_experimenters_code():
-    from experiment.config import preset_path
-    from experiment.design import session_plan
-    from experiment.recorder import score_response
+    from experiment.core.config import preset_path
+    from experiment.core.design import session_plan
+    from experiment.core.session_files import score_response
     config = load_config(preset_path("voice"))
     assert config.response.response_names() == {c: c for c in config.design.colours}
     plan = session_plan(config, "P001", 1, config.design.conditions)

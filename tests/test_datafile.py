@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from experiment.config import load_config
-from experiment.datafile import CsvAppender, DataFileError, read_rows, write_json_atomic
-from experiment.design import session_plan
-from experiment.recorder import SessionExists, SessionInfo, SessionRecorder, TrialOutcome
-from experiment.records import TRIAL_COLUMNS
+from experiment.core.config import load_config
+from experiment.core.datafile import CsvAppender, DataFileError, read_rows, write_json_atomic
+from experiment.core.design import session_plan
+from experiment.core.session_files import SessionExists, SessionInfo, SessionRecorder, TrialOutcome
+from experiment.core.records import TRIAL_COLUMNS
 
 REPO = Path(__file__).resolve().parents[1]
 CONFIG = load_config({"design": {"blocks_per_condition": 1, "trials_per_block": 24},
@@ -27,9 +27,9 @@ INFO = SessionInfo("P001", 1, "tester", ORDER, "williams", True)
 WRITER = textwrap.dedent("""
     import sys
     from pathlib import Path
-    from experiment.config import load_config
-    from experiment.design import session_plan
-    from experiment.recorder import SessionInfo, SessionRecorder, TrialOutcome
+    from experiment.core.config import load_config
+    from experiment.core.design import session_plan
+    from experiment.core.session_files import SessionInfo, SessionRecorder, TrialOutcome
     config = load_config({"design": {"blocks_per_condition": 1, "trials_per_block": 24},
                           "practice": {"trials": 0}})
     order = ("stand", "forward", "backward")
@@ -158,7 +158,7 @@ def test_recorder_scores_and_numbers_trials(tmp_path):
 
 
 def test_append_rows_writes_a_block_of_rows_at_once(tmp_path):
-    from experiment.datafile import CsvAppender, read_rows
+    from experiment.core.datafile import CsvAppender, read_rows
     path = tmp_path / "frames.csv"
     with CsvAppender(path, ("run", "frame", "interval_ms")) as out:
         out.append_rows([{"run": 1, "frame": i + 1, "interval_ms": 16.7} for i in range(500)])

@@ -11,11 +11,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from experiment.config import load_config, preset_path
-from experiment.design import (block_conditions, order_for_participant, parse_order,
+from experiment.core.config import load_config, preset_path
+from experiment.core.design import (block_conditions, order_for_participant, parse_order,
                                planned_block, read_conditions_file, session_plan, session_seed,
                                williams_orders, write_conditions_file)
-from experiment.trial_types import trial_type_counts
+from experiment.core.trial_types import trial_type_counts
 
 BASE = load_config()
 DESIGNS = [  # (trials per block, proportion congruent, proportion neutral)

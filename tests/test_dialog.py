@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from experiment.design import order_for_participant
+from experiment.core.design import order_for_participant
 
 REPO = Path(__file__).resolve().parents[1]
 E2E_CONFIG = Path(__file__).with_name("e2e.toml")
@@ -51,7 +51,7 @@ def wait_for_window(title: str, timeout_s: float = 30) -> None:
 
 @pytest.fixture
 def keys():
-    from experiment.simulated import KeyInjector
+    from experiment.simulation.participant import KeyInjector
     injector = KeyInjector(hold_s=0.03)
 
     def type_keys(*names: str) -> None:

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from experiment.config import load_config, preset_path
-from experiment.design import williams_orders
-from experiment.example_data import generate, main
-from experiment.records import BLOCK_COLUMNS, TRIAL_COLUMNS
+from experiment.core.config import load_config, preset_path
+from experiment.core.design import williams_orders
+from experiment.simulation.example_data import generate, main
+from experiment.core.records import BLOCK_COLUMNS, TRIAL_COLUMNS
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "data" / "example" / "simulated-24"
@@ -116,7 +116,7 @@ def test_files_follow_the_codebook():
 
 
 def test_the_analysis_loader_reads_the_example():
-    from analysis.loader import load_trials
+    from analysis.input.loader import load_trials
     loaded = load_trials(EXAMPLE, progress=False)
     trials = loaded.trials
     assert trials["participant"].nunique() == 24

@@ -16,12 +16,12 @@ from pathlib import Path
 
 import pytest
 
-from analysis.loader import load_trials
+from analysis.input.loader import load_trials
 from door_support import fill, remount, tmpfs
-from experiment.config import load_config
-from experiment.datafile import DataFileError, DiskFullError, read_rows
-from experiment.design import session_plan
-from experiment.recorder import SessionExists, SessionInfo, SessionRecorder, TrialOutcome
+from experiment.core.config import load_config
+from experiment.core.datafile import DataFileError, DiskFullError, read_rows
+from experiment.core.design import session_plan
+from experiment.core.session_files import SessionExists, SessionInfo, SessionRecorder, TrialOutcome
 
 REPO = Path(__file__).resolve().parents[1]
 OVERRIDES = {"design": {"blocks_per_condition": 1, "trials_per_block": 12},
@@ -115,10 +115,10 @@ def test_disk_full_mid_session_keeps_every_saved_trial_and_resumes(tmp_path):
 KILLER = textwrap.dedent("""
     import os, signal, sys
     from pathlib import Path
-    import experiment.recorder as recorder
-    from experiment.config import load_config
-    from experiment.design import session_plan
-    from experiment.recorder import SessionInfo, SessionRecorder
+    import experiment.core.session_files as recorder
+    from experiment.core.config import load_config
+    from experiment.core.design import session_plan
+    from experiment.core.session_files import SessionInfo, SessionRecorder
     overrides = {overrides!r}
     config = load_config(overrides)
     order = ("stand", "forward", "backward")

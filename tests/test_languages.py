@@ -15,9 +15,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from experiment.config import load_config
-from experiment.glyphs import describe_characters, missing_characters
-from experiment.stimulus_set import STIMULI_DIR, load_stimulus_set
+from experiment.core.config import load_config
+from experiment.core.glyphs import describe_characters, missing_characters
+from experiment.core.stimulus_set import STIMULI_DIR, load_stimulus_set
 
 REPO = Path(__file__).resolve().parents[1]
 COLOURS = ("red", "green", "blue", "yellow")

@@ -18,8 +18,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from analysis.codebook import TRIAL_COLUMNS
-from analysis.loader import DataError, load_trials
+from analysis.input.codebook import TRIAL_COLUMNS
+from analysis.input.loader import DataError, load_trials
 from analysis_data import write_dataset
 
 HOSTILE = ["", "inf", "-inf", "nan", "NaN", "1e300", "-1", "0", "1", "2", "3_0", "1.5", " 1",

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from experiment.lsl_markers import ClockOffset, NoMarkers, marker_text, measured_offset
+from experiment.sync.lsl_markers import ClockOffset, NoMarkers, marker_text, measured_offset
 
 
 def test_offset_is_taken_from_the_narrowest_bracket():
@@ -36,7 +36,7 @@ def test_no_markers_does_nothing():
 
 def test_outlet_stamps_markers_on_the_lsl_clock():
     pylsl = pytest.importorskip("pylsl")
-    from experiment.lsl_markers import MarkerOutlet
+    from experiment.sync.lsl_markers import MarkerOutlet
     shift = 1234.5  # a PsychoPy-like clock that started 1234.5 s after LSL's
     psychopy = lambda: time.monotonic() - shift  # noqa: E731
     name = f"stroop-walk-test-{time.monotonic_ns()}"

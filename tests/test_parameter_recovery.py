@@ -31,7 +31,7 @@ import pandas as pd
 import pytest
 
 from analysis.power import simulate_trials, valid_trials
-from experiment.example_data import example_config, generate, rt_model
+from experiment.simulation.example_data import example_config, generate, rt_model
 
 pytestmark = pytest.mark.slow
 

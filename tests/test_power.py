@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from analysis.power import Scenario, main, simulate_trials
-from analysis.simulation import RTModel
+from analysis.statistics.simulation import RTModel
 
 distributed = pytest.importorskip("dask.distributed")
 

@@ -18,8 +18,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from experiment.config import load_config
-from experiment.datafile import read_rows
+from experiment.core.config import load_config
+from experiment.core.datafile import read_rows
 
 from bench.press_bot import Tolerance, violations
 

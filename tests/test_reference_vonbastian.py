@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from analysis.models import fit_lmm, likelihood_ratio_test
+from analysis.statistics.models import fit_lmm, likelihood_ratio_test
 
 REF_DIR = Path(__file__).resolve().parents[2] / "shared" / "reference-data" / "vonbastian2016"
 CSV = REF_DIR / "LEF_stroop.csv"

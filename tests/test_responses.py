@@ -4,9 +4,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from experiment.keyboard_device import KeyEvent, KeyEvents
-from experiment.responses import Press, PressLedger
-from experiment.simulated import PressDurations
+from experiment.devices.keyboard import KeyEvent, KeyEvents
+from experiment.devices.protocol import Press, PressLedger
+from experiment.simulation.participant import PressDurations
 
 NAMES = {40: "d", 41: "f", 44: "j", 66: "space"}
 

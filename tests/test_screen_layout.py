@@ -1,6 +1,6 @@
 """No text is clipped on any screen at any window shape, and participant messages are large.
 
-Every screen type (:func:`experiment.screens.every_screen`) of the default config, the demo
+Every screen type (:func:`experiment.core.screens.every_screen`) of the default config, the demo
 and the koch2009 preset is rendered in real windows from 800x600 to 2560x1440 at 4:3, 16:10
 and 16:9 (its own Xvfb screen, large enough); every text's box must lie inside the window,
 texts must not overlap, nothing may be drawn on the window's outermost pixels, and the
@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from experiment import screens
-from experiment.config import load_config, preset_path
+from experiment.core import screens
+from experiment.core.config import load_config, preset_path
 
 REPO = Path(__file__).resolve().parents[1]
 DRIVER = Path(__file__).with_name("layout_driver.py")

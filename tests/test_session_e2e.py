@@ -17,8 +17,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from experiment.config import load_config
-from experiment.datafile import read_rows
+from experiment.core.config import load_config
+from experiment.core.datafile import read_rows
 
 REPO = Path(__file__).resolve().parents[1]
 E2E_CONFIG = Path(__file__).with_name("e2e.toml")
@@ -234,7 +234,7 @@ def test_no_display_is_a_one_line_error(tmp_path):
 
 def test_analysis_loader_reads_a_real_session(full_session):
     """The contract: a real session's files pass the analysis loader (data/README.md)."""
-    from analysis.loader import load_trials
+    from analysis.input.loader import load_trials
     data, _, _, _ = full_session
     loaded = load_trials(data / "P001")
     rows = read_rows(session_files(data)["_trials.csv"])

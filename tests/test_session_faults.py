@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from experiment.datafile import read_rows
+from experiment.core.datafile import read_rows
 
 REPO = Path(__file__).resolve().parents[1]
 E2E_CONFIG = Path(__file__).with_name("e2e.toml")
@@ -70,7 +70,7 @@ def test_kill_after_a_blocks_last_trial_then_resume(tmp_path):
     sidecar = json.loads(sidecar_path.read_text())
     for name, digest in sidecar["sha256"].items():
         assert hashlib.sha256((tmp_path / "P001" / name).read_bytes()).hexdigest() == digest
-    from analysis.loader import load_trials
+    from analysis.input.loader import load_trials
     assert len(load_trials(tmp_path).trials) == len(trials)
 
 
@@ -86,7 +86,7 @@ def test_pause_key_in_the_interval(tmp_path):
     proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                             text=True)
     wait_for(lambda: len(rows_of(tmp_path, "_trials.csv")) >= 2, proc)
-    from experiment.simulated import KeyInjector
+    from experiment.simulation.participant import KeyInjector
     keys = KeyInjector()
     t_press = time.time()
     keys.press("escape")

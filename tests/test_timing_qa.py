@@ -1,5 +1,5 @@
 """Timing QA: word onsets on their planned frame, the per-session table and the frame-interval
-summaries the session writes (experiment/frame_qa.py)."""
+summaries the session writes (experiment/core/frame_qa.py)."""
 from __future__ import annotations
 
 import json
@@ -9,10 +9,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.loader import load_trials
-from analysis.timing_qa import onsets_on_planned_frame, timing_qa_sentence, timing_qa_table
+from analysis.input.loader import load_trials
+from analysis.statistics.timing_qa import onsets_on_planned_frame, timing_qa_sentence, timing_qa_table
 from analysis_data import read_trials, write_dataset
-from experiment.frame_qa import (BlockFrames, block_frames, dropped_frames_warning, frame_rows,
+from experiment.core.frame_qa import (BlockFrames, block_frames, dropped_frames_warning, frame_rows,
                                  session_frame_qa, write_frame_qa_figure)
 
 REPO = Path(__file__).resolve().parents[1]

@@ -1,7 +1,7 @@
 """Voice capture: clock alignment, the voice device and the offline rerun.
 
 The ``audio`` tests go through the real audio input path: a private PulseAudio daemon whose
-null sink is the microphone (``experiment.virtual_audio``), PortAudio/sounddevice recording
+null sink is the microphone (``experiment.simulation.virtual_microphone``), PortAudio/sounddevice recording
 it, words synthesised by espeak-ng played into it at known times over walking noise. The
 speaker writes the clean word into the right channel as well, so the first non-zero sample
 of that channel measures the pipeline delay (play call -> recorded) independently of the
@@ -21,10 +21,10 @@ import numpy as np
 import pytest
 
 from audio_support import require_audio
-from experiment.audio_capture import AudioCaptureError, AudioRecorder
-from experiment.datafile import read_rows
-from experiment.voice_device import INDEX_NAME, audio_folder, noise_audio_path, trial_audio_path
-from experiment.voice_offline import OUT_SUFFIX
+from experiment.voice.capture import AudioCaptureError, AudioRecorder
+from experiment.core.datafile import read_rows
+from experiment.voice.device import INDEX_NAME, audio_folder, noise_audio_path, trial_audio_path
+from experiment.voice.offline import OUT_SUFFIX
 
 ROOT = Path(__file__).resolve().parents[1]
 RATE = 48000
@@ -122,7 +122,7 @@ def test_ring_buffer_refuses_audio_it_no_longer_holds():
 @pytest.fixture(scope="module")
 def virtual_audio():
     require_audio(espeak=True)
-    from experiment.virtual_audio import VirtualAudio
+    from experiment.simulation.virtual_microphone import VirtualAudio
     va = VirtualAudio().start()
     yield va
     va.stop()
@@ -142,10 +142,10 @@ NOISE_RMS = 0.003
 def voice_session(virtual_audio, tmp_path_factory):
     """A short vocal 'session': mic check, noise calibration, 12 words answered by a speaker."""
     from psychopy import core
-    from experiment.speech_synth import place_word, synthesise
-    from experiment.virtual_audio import BackgroundSound, SimulatedSpeaker
-    from experiment.voice_device import VoiceDevice
-    from experiment.walking_noise import active_rms
+    from experiment.simulation.speech import place_word, synthesise
+    from experiment.simulation.virtual_microphone import BackgroundSound, SimulatedSpeaker
+    from experiment.voice.device import VoiceDevice
+    from experiment.simulation.walking_noise import active_rms
 
     t_begin = time.perf_counter()
     clock = core.getTime
@@ -255,7 +255,7 @@ def test_voice_device_onsets_match_the_played_words(voice_session):
 
 @pytest.mark.audio
 def test_trial_files_start_at_the_flip_and_are_indexed(voice_session):
-    from experiment.voice_device import read_wav_float
+    from experiment.voice.device import read_wav_float
     s = voice_session
     adir = audio_folder(s.folder, s.stem)
     rows = read_rows(adir / INDEX_NAME)

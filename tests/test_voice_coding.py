@@ -1,4 +1,4 @@
-"""Offline coding of vocal responses, the pure part (experiment.voice_coding): no display.
+"""Offline coding of vocal responses, the pure part (experiment.voice.coding): no display.
 
 The session folders here are real files laid out as a vocal session writes them: a trials
 file, per-trial WAVs in ``<stem>_audio/`` whose sample 0 is the stimulus flip, and the
@@ -18,10 +18,10 @@ import numpy as np
 import pytest
 from scipy.io import wavfile
 
-from experiment import voice_coding as vc
-from experiment.datafile import CsvAppender, read_rows
-from experiment.records import TRIAL_COLUMNS
-from experiment.voice_device import INDEX_COLUMNS, onset_rt_ms
+from experiment.voice import coding as vc
+from experiment.core.datafile import CsvAppender, read_rows
+from experiment.core.records import TRIAL_COLUMNS
+from experiment.voice.device import INDEX_COLUMNS, onset_rt_ms
 
 REPO = Path(__file__).resolve().parents[1]
 RATE = 48000
@@ -59,7 +59,7 @@ SPECS = (
 
 def speech(text: str, onset_s: float, n: int, rng: np.random.Generator) -> np.ndarray:
     """``text`` spoken (espeak-ng, else a voiced harmonic burst) starting exactly at ``onset_s``."""
-    from experiment.speech_synth import espeak_available, synthesise
+    from experiment.simulation.speech import espeak_available, synthesise
     start = int(round(onset_s * RATE))
     if espeak_available():
         word = synthesise(text, rate_hz=RATE)
@@ -323,7 +323,7 @@ def test_onsets_stay_after_the_flip_and_inside_the_recording(session):
 
 
 def test_coder_columns_are_the_ones_the_analysis_reads():
-    from analysis.codebook import CODER_COLUMN_NAMES, CODER_FILE_PREFIX, CODER_ID_PATTERN
+    from analysis.input.codebook import CODER_COLUMN_NAMES, CODER_FILE_PREFIX, CODER_ID_PATTERN
     assert vc.CODER_COLUMNS == CODER_COLUMN_NAMES
     assert vc.CODER_PREFIX == CODER_FILE_PREFIX and vc.CODER_ID.pattern == CODER_ID_PATTERN
 

@@ -17,9 +17,9 @@ import numpy as np
 import pytest
 
 from audio_support import require_audio
-from experiment.config import load_config, preset_path
-from experiment.datafile import read_rows
-from experiment.voice_device import INDEX_NAME, read_wav_float
+from experiment.core.config import load_config, preset_path
+from experiment.core.datafile import read_rows
+from experiment.voice.device import INDEX_NAME, read_wav_float
 
 REPO = Path(__file__).resolve().parents[1]
 E2E_CONFIG = Path(__file__).with_name("e2e.toml")
@@ -178,7 +178,7 @@ def test_offline_rerun_reproduces_the_session_and_leaves_the_recordings_alone(vo
 
 def test_analysis_loader_reads_a_real_vocal_session(vocal_session):
     """The contract: a real vocal session's files pass the analysis loader (data/README.md)."""
-    from analysis.loader import load_trials
+    from analysis.input.loader import load_trials
     s = vocal_session
     loaded = load_trials(s["folder"])
     assert len(loaded.trials) == N_TRIALS and loaded.skipped == []

@@ -1,6 +1,6 @@
-"""Speech-onset detection (experiment.voicekey) on espeak-ng speech in walking-like noise.
+"""Speech-onset detection (experiment.voice.voicekey) on espeak-ng speech in walking-like noise.
 
-Ground truth: the first non-zero sample of espeak-ng's output (experiment.speech_synth).
+Ground truth: the first non-zero sample of espeak-ng's output (experiment.simulation.speech).
 Accuracy *targets* live in bench/voicekey.py; these tests pin down behaviour with
 tolerances well inside what the detector does and well outside what a broken one does
 (e.g. reporting the start of voicing, which is 20-200 ms late, or triggering on noise).
@@ -15,12 +15,12 @@ import zlib
 import numpy as np
 import pytest
 
-from experiment import speech_synth
-from experiment.speech_synth import SpeechSynthError, place_word, synthesise
-from experiment.stimulus_set import STIMULI_DIR
-from experiment.voicekey import (NoiseModel, OnsetTracker, VoiceKeyError, calibrate, detect_onset,
+from experiment.simulation import speech as speech_synth
+from experiment.simulation.speech import SpeechSynthError, place_word, synthesise
+from experiment.core.stimulus_set import STIMULI_DIR
+from experiment.voice.voicekey import (NoiseModel, OnsetTracker, VoiceKeyError, calibrate, detect_onset,
                                  threshold_onset)
-from experiment.walking_noise import WalkingCondition, mix_at_snr, random_condition, walking_noise
+from experiment.simulation.walking_noise import WalkingCondition, mix_at_snr, random_condition, walking_noise
 
 RATE = 22050                  # espeak-ng's own rate: no resampling in most tests
 BASE_VOICE = {"en": "en-us", "de": "de", "nl": "nl"}

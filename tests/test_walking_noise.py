@@ -1,11 +1,11 @@
-"""Walking-noise synthesis and SNR mixing (experiment.walking_noise)."""
+"""Walking-noise synthesis and SNR mixing (experiment.simulation.walking_noise)."""
 from __future__ import annotations
 
 import numpy as np
 import pytest
 from scipy.signal import find_peaks
 
-from experiment.walking_noise import (WalkingCondition, active_rms, mix_at_snr, random_condition,
+from experiment.simulation.walking_noise import (WalkingCondition, active_rms, mix_at_snr, random_condition,
                                       walking_noise, walking_noise_parts)
 
 RATE = 16000
@@ -75,7 +75,7 @@ def test_bad_input_is_refused_with_a_message():
 
 
 def test_machine_noise_puts_slap_and_a_sagging_whine_in_the_speech_band():
-    from experiment.walking_noise import machine_condition
+    from experiment.simulation.walking_noise import machine_condition
     plain_cond, cond = random_condition(21), machine_condition(21)
     assert cond.speech_whine_hz is not None and 250 <= cond.speech_whine_hz <= 1200
     plain = walking_noise_parts(6.0, RATE, 8, plain_cond)
@@ -100,7 +100,7 @@ def test_machine_noise_puts_slap_and_a_sagging_whine_in_the_speech_band():
 
 
 def test_inhalation_and_clipping():
-    from experiment.walking_noise import clip, inhalation
+    from experiment.simulation.walking_noise import clip, inhalation
     b = inhalation(0.4, RATE, 3)
     assert b.shape == (int(0.4 * RATE),)
     assert np.sqrt(np.mean(b ** 2)) == pytest.approx(1.0, rel=0.05)

@@ -1,0 +1,1 @@
+"""Synchronisation with other recordings: Lab Streaming Layer (LSL) markers."""
