@@ -2,7 +2,7 @@
 
 Trial file, block file, and the coder file that the voice-coding tool writes into a
 session's audio folder. The analysis never imports ``experiment``, so the codebook is
-restated here as data; ``tests/test_analysis_codebook.py`` checks the trial and block
+restated here as data; ``tests/analysis/input/test_analysis_codebook.py`` checks the trial and block
 columns against ``experiment/core/records.py``. Conditions and inks are not listed here: they
 come from each session's saved config (:mod:`analysis.input.vocabulary`), which also says which of
 the experiment's three congruency levels a session holds.

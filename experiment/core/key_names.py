@@ -3,7 +3,7 @@ reports, on any operating system. No PsychoPy import.
 
 A response, control or code key in the config must be one of these, or it can never be
 pressed; the session's preflight also checks the names of the platform it runs on
-(PsychoPy's ``keyboard.keyNames``). ``tests/test_door.py`` keeps this set equal to the union
+(PsychoPy's ``keyboard.keyNames``). ``tests/experiment/core/test_key_names.py`` keeps this set equal to the union
 of PsychoPy's Windows, macOS and Linux tables.
 """
 from __future__ import annotations
