@@ -46,7 +46,8 @@ import numpy as np
 import pandas as pd
 
 from analysis.output.bids_sidecars import trial_column_descriptions
-from analysis.input.codebook import AUDIO_DIR_SUFFIX, BLOCK_COLUMN_NAMES, TRIAL_COLUMN_NAMES, VOICE_DEVICE
+from analysis.input.codebook import (AUDIO_DIR_SUFFIX, BLOCK_COLUMN_NAMES, TRIAL_COLUMN_NAMES,
+                                     VOICE_DEVICE)
 from analysis.input.loader import BLOCKS_SUFFIX, TRIALS_SUFFIX, DataError, load_trials
 
 TASK = "stroopwalk"

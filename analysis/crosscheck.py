@@ -97,7 +97,8 @@ def ours(trials: pd.DataFrame, plan) -> tuple[pd.DataFrame, dict]:
     from analysis.input.design import resolve_design
     from analysis.design_analysis import design_trials
     from analysis.statistics.factorial import factorial_rm_anova, named_contrast_tests
-    from analysis.statistics.factorial_lmm import fit_factorial_lmm, lmm_anova_table, lmm_contrast_table
+    from analysis.statistics.factorial_lmm import (fit_factorial_lmm, lmm_anova_table,
+                                                   lmm_contrast_table)
     from analysis.statistics.models import NotIdentifiable, fit_condition_lmm
 
     t = trials.copy()

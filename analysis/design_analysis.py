@@ -14,7 +14,7 @@ import pandas as pd
 from analysis.input.design import Design, check_contrasts, resolve_design
 from analysis.statistics.factorial import factorial_rm_anova, named_contrast_tests
 from analysis.statistics.factorial_lmm import (fit_factorial_lmm, lmm_anova_table, lmm_cell_means,
-                            lmm_contrast_table)
+                                               lmm_contrast_table)
 from analysis.statistics.models import NotIdentifiable
 from analysis.input.plan import Plan
 from analysis.output.tables import Table

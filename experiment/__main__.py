@@ -10,14 +10,17 @@ import errno
 import platform
 import subprocess
 import sys
+from contextlib import ExitStack
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from experiment.core.config import Config, ConfigError, load_config, preset_path
 from experiment.core.datafile import DataFileError, DiskFullError, existing_session_paths, read_json
 from experiment.core.design import (order_for_participant, parse_order, session_plan,
-                               write_conditions_file)
+                                    write_conditions_file)
 from experiment.core.identifiers import name_problem, session_problem
 from experiment.core.session_files import SessionInfo, SessionRecorder
 
@@ -331,7 +334,8 @@ def _clock():
 
 def start_virtual_microphone(rate_hz: int):
     """A private PulseAudio daemon whose null sink is the default microphone (--simulate, voice)."""
-    from experiment.simulation.virtual_microphone import VirtualAudio, VirtualAudioError, missing_tools
+    from experiment.simulation.virtual_microphone import (VirtualAudio, VirtualAudioError,
+                                                          missing_tools)
     if missing_tools():
         raise UsageError(f"--simulate with response.device = 'voice' needs PulseAudio: install "
                          f"{', '.join(missing_tools())} (apt-get install pulseaudio pulseaudio-utils)")
@@ -342,117 +346,167 @@ def start_virtual_microphone(rate_hz: int):
 
 
 def run_session(config: Config, args, data_dir: Path, order, order_source: str) -> int:
-    from experiment.devices.keyboard import KeyboardBackendError, KeyboardDevice, check_display
+    """Open the window and devices, run the session, and release everything in reverse order
+    (an :class:`~contextlib.ExitStack`), whatever happens. Returns the exit status: 0 complete,
+    4 aborted."""
+    from experiment.devices.keyboard import KeyboardBackendError, check_display
     try:
         check_display()  # before any PsychoPy import: some connect to the display
     except KeyboardBackendError as exc:
         raise UsageError(str(exc)) from None
-    from psychopy import core, data, logging
+    from psychopy import core, logging
 
-    from experiment.shell.display import font_coverage_error, measured_frame_timing, open_window
+    from experiment.shell.display import font_coverage_error, open_window
     problem = font_coverage_error(config)  # before the window: no tofu boxes for words
     if problem:
         raise UsageError(problem)
     from experiment.shell.session import Session
+    from experiment.shell.telemetry import SessionTelemetry
 
     check_platform_keys(config)
     logging.console.setLevel(logging.WARNING)
-    win = open_window(config, fullscreen=False if args.windowed else None)
-    participant = device = audio = background = voice = None
-    try:
-        try:
-            keyboard = KeyboardDevice()  # the experimenter's keys, always
-        except KeyboardBackendError as exc:
-            raise UsageError(str(exc)) from None
-        gamepad = None  # --simulate with buttons: a mocked pyglet gamepad the participant presses
-        if args.simulate and config.response.device == "buttons":
-            from experiment.simulation.mock_gamepad import mock_joystick
-            gamepad = mock_joystick(max(8, max(config.response.buttons.values()) + 1))
-        simulated_voice_session = args.simulate and config.response.device == "voice"
-        if simulated_voice_session:
-            audio = start_virtual_microphone(config.voice.sample_rate_hz)
-        device = response_device(config, win, keyboard, gamepad,
-                                 audio_channels=2 if simulated_voice_session else 1)
-        run_info = {"keyboard_backend": keyboard.backend, "response_device": device.name,
-                    "versions": software_versions(),
-                    "window_size_px": [int(v) for v in win.size], "command": sys.argv,
-                    **measured_frame_timing(win)}
-        info = SessionInfo(args.participant, args.session, args.experimenter, tuple(order),
-                           order_source, args.simulate)
-        from experiment.shell.telemetry import SessionTelemetry, open_markers
-        try:  # before any file is written: a missing recorder or pylsl stops here
-            markers = open_markers(config, f"{config.experiment.name}-{args.participant}-"
-                                   f"s{args.session}", core.getTime)
-        except ImportError:
-            raise UsageError("lsl.enabled = true needs pylsl: pip install pylsl") from None
-        except RuntimeError as exc:
-            raise UsageError(str(exc)) from None
-        if args.resume:
-            recorder = SessionRecorder.resume(info, data_dir, config.experiment.name, run_info,
-                                              session_plan)
-        else:
-            plan = session_plan(config, args.participant, args.session, order)
-            recorder = SessionRecorder.start(config, info, plan, data.getDateStr(), data_dir,
-                                             run_info)
+    with ExitStack() as stack:
+        win = open_window(config, fullscreen=False if args.windowed else None)
+        stack.callback(win.close)
+        devices = open_devices(config, args, win, stack)
+        markers = lsl_markers(config, args, core.getTime)  # before any file: pylsl missing stops here
+        run_info = run_facts(win, devices)
+        recorder = start_recorder(config, args, data_dir, order, order_source, run_info)
         config = recorder.config  # on resume: the config the session started with
         log_file = logging.LogFile(str(recorder.paths.log), level=logging.INFO, filemode="a")
         recorder.after_save = flush_log(logging)  # the log on disk keeps up with the data
         logging.exp(f"run {recorder.run}: {run_info}")
-        if args.simulate:
-            from analysis.statistics.simulation import RTModel
-            from experiment.simulation.participant import (ButtonPresser, KeyInjector, PressDurations,
-                                              SimulatedParticipant, SimulationOptions)
-            sim = config.simulation
-            if simulated_voice_session:
-                voice, background = simulated_voice(config, audio, args.sim_snr_db,
-                                                    recorder.plan.seed % 2**31)
-            participant = SimulatedParticipant(
-                RTModel(**config.simulation.rt_parameters()), config.response.response_names(),
-                np.random.default_rng([recorder.plan.seed, 7, recorder.run]), core.getTime,
-                SimulationOptions(abort_after_trials=args.sim_abort_after,
-                                  actual_speed_kmh=args.sim_speed_kmh, log_path=args.sim_log,
-                                  screen_delay_s=config.display.min_screen_s + 0.25,
-                                  durations=PressDurations(sim.press_min_s, sim.press_max_s,
-                                                           sim.long_press_rate, sim.long_press_s)),
-                injector=ButtonPresser(gamepad.device, KeyInjector()) if gamepad else None,
-                voice=voice, code_keys=dict(config.response.code_keys))
+        participant = simulated_participant(config, args, recorder, devices, stack) \
+            if args.simulate else None
         if args.capture_frames:
             args.capture_frames.mkdir(parents=True, exist_ok=True)
         import psutil  # a PsychoPy dependency
-        session = Session(config, recorder, win, device, participant, args.capture_frames,
-                          process_start_wall=psutil.Process().create_time(), keyboard=keyboard,
+        session = Session(config, recorder, win, devices.response, participant, args.capture_frames,
+                          process_start_wall=psutil.Process().create_time(),
+                          keyboard=devices.keyboard,
                           telemetry=SessionTelemetry(win, recorder, config, markers, core.getTime))
-        try:
-            status = session.run()
-        except (DiskFullError, OSError) as exc:
-            if not isinstance(exc, DiskFullError) and exc.errno not in WRITE_FAULTS:
-                recorder.add_event("crash", error=repr(exc))
-                recorder.finish("aborted")
-                raise
-            stop_after_write_failure(recorder, exc)
-            close_log(logging, log_file)
-            raise SessionStopped(f"{exc}; {len(recorder.trial_rows)} trials are saved in "
-                                 f"{recorder.paths.trials}: free space on that disk, then "
-                                 f"continue with --resume") from None
-        except BaseException as exc:
-            recorder.add_event("crash", error=repr(exc))
-            recorder.finish("aborted")
-            raise
-    finally:
-        if participant is not None:
-            participant.close()
-        elif voice is not None:
-            voice.close()
-        if device is not None:
-            device.close()
-        if background is not None:
-            background.stop()
-        if audio is not None:
-            audio.stop()
-        win.close()
+        status = run_recorded(session, recorder, lambda: close_log(logging, log_file))
     n = len(recorder.trial_rows)
     print(f"session {status}: {n} trials saved in {recorder.paths.trials}")
     return 0 if status == "complete" else 4
+
+
+@dataclass(frozen=True)
+class Devices:
+    """What a session reads responses from. ``keyboard``: the experimenter's keys (always);
+    ``response``: the participant's device; ``gamepad``: the mocked gamepad of a simulated
+    buttons session, else None; ``audio``: the virtual microphone of a simulated voice session,
+    else None."""
+    keyboard: Any
+    response: Any
+    gamepad: Any = None
+    audio: Any = None
+
+
+def open_devices(config: Config, args, win, stack: ExitStack) -> Devices:
+    """The session's devices, each closed by ``stack`` (in reverse order of opening)."""
+    from experiment.devices.keyboard import KeyboardBackendError, KeyboardDevice
+    try:
+        keyboard = KeyboardDevice()  # the experimenter's keys, always
+    except KeyboardBackendError as exc:
+        raise UsageError(str(exc)) from None
+    gamepad = audio = None
+    if args.simulate and config.response.device == "buttons":
+        from experiment.simulation.mock_gamepad import mock_joystick  # a mocked pyglet gamepad
+        gamepad = mock_joystick(max(8, max(config.response.buttons.values()) + 1))
+    if args.simulate and config.response.device == "voice":
+        audio = start_virtual_microphone(config.voice.sample_rate_hz)
+        stack.callback(audio.stop)
+    device = response_device(config, win, keyboard, gamepad,
+                             audio_channels=2 if audio is not None else 1)
+    stack.callback(device.close)
+    return Devices(keyboard, device, gamepad, audio)
+
+
+def lsl_markers(config: Config, args, clock):
+    """The LSL marker outlet (a no-op unless ``lsl.enabled``)."""
+    from experiment.shell.telemetry import open_markers
+    try:
+        return open_markers(config, f"{config.experiment.name}-{args.participant}-"
+                            f"s{args.session}", clock)
+    except ImportError:
+        raise UsageError("lsl.enabled = true needs pylsl: pip install pylsl") from None
+    except RuntimeError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def run_facts(win, devices: Devices) -> dict[str, Any]:
+    """What the sidecar records about this run: keyboard backend, response device, software
+    versions, window size (px), the command, and the measured frame timing."""
+    from experiment.shell.display import measured_frame_timing
+    return {"keyboard_backend": devices.keyboard.backend, "response_device": devices.response.name,
+            "versions": software_versions(), "window_size_px": [int(v) for v in win.size],
+            "command": sys.argv, **measured_frame_timing(win)}
+
+
+def start_recorder(config: Config, args, data_dir: Path, order, order_source: str,
+                   run_info: dict[str, Any]) -> SessionRecorder:
+    """The session's files: new ones, or (``--resume``) the unfinished session's."""
+    from psychopy import data
+
+    info = SessionInfo(args.participant, args.session, args.experimenter, tuple(order),
+                       order_source, args.simulate)
+    if args.resume:
+        return SessionRecorder.resume(info, data_dir, config.experiment.name, run_info,
+                                      session_plan)
+    plan = session_plan(config, args.participant, args.session, order)
+    return SessionRecorder.start(config, info, plan, data.getDateStr(), data_dir, run_info)
+
+
+def simulated_participant(config: Config, args, recorder: SessionRecorder, devices: Devices,
+                          stack: ExitStack):
+    """The simulated participant of ``--simulate`` (keys, gamepad buttons or a voice over
+    walking noise), closed by ``stack``; its randomness comes from the session seed."""
+    from psychopy import core
+
+    from analysis.statistics.simulation import RTModel
+    from experiment.simulation.participant import (ButtonPresser, KeyInjector, PressDurations,
+                                                   SimulatedParticipant, SimulationOptions)
+    voice = None
+    if devices.audio is not None:
+        voice, background = simulated_voice(config, devices.audio, args.sim_snr_db,
+                                            recorder.plan.seed % 2**31)
+        stack.callback(background.stop)
+        stack.callback(voice.close)
+    sim = config.simulation
+    participant = SimulatedParticipant(
+        RTModel(**sim.rt_parameters()), config.response.response_names(),
+        np.random.default_rng([recorder.plan.seed, 7, recorder.run]), core.getTime,
+        SimulationOptions(abort_after_trials=args.sim_abort_after,
+                          actual_speed_kmh=args.sim_speed_kmh, log_path=args.sim_log,
+                          screen_delay_s=config.display.min_screen_s + 0.25,
+                          durations=PressDurations(sim.press_min_s, sim.press_max_s,
+                                                   sim.long_press_rate, sim.long_press_s)),
+        injector=ButtonPresser(devices.gamepad.device, KeyInjector()) if devices.gamepad else None,
+        voice=voice, code_keys=dict(config.response.code_keys))
+    stack.callback(participant.close)  # also closes its voice (closing twice is harmless)
+    return participant
+
+
+def run_recorded(session, recorder: SessionRecorder, close_log_file) -> str:
+    """``session.run()``'s status; a crash is recorded in the sidecar ('aborted') and raised,
+    a full or failing disk stops the session resumably (:class:`SessionStopped`)."""
+    try:
+        return session.run()
+    except (DiskFullError, OSError) as exc:
+        if not isinstance(exc, DiskFullError) and exc.errno not in WRITE_FAULTS:
+            recorder.add_event("crash", error=repr(exc))
+            recorder.finish("aborted")
+            raise
+        stop_after_write_failure(recorder, exc)
+        close_log_file()
+        raise SessionStopped(f"{exc}; {len(recorder.trial_rows)} trials are saved in "
+                             f"{recorder.paths.trials}: free space on that disk, then "
+                             f"continue with --resume") from None
+    except BaseException as exc:
+        recorder.add_event("crash", error=repr(exc))
+        recorder.finish("aborted")
+        raise
 
 
 def flush_log(logging):

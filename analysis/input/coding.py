@@ -19,8 +19,8 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-from analysis.input.codebook import (AUDIO_DIR_SUFFIX, CODER_FILE_PREFIX, CODER_ID_PATTERN, VOICE_DEVICE,
-                       VOICE_RESPONSE)
+from analysis.input.codebook import (AUDIO_DIR_SUFFIX, CODER_FILE_PREFIX, CODER_ID_PATTERN,
+                                     VOICE_DEVICE, VOICE_RESPONSE)
 
 CODE_KEYS = ["is_practice", "block", "trial_in_block"]
 CORRECTED = "voice-corrected"

@@ -7,6 +7,7 @@ reopened), and the sidecar is always either the old or the new version. No Psych
 from __future__ import annotations
 
 import csv
+import datetime as _dt
 import io
 import json
 import os
@@ -22,6 +23,11 @@ CONFIG_SUFFIX = "_config.toml"
 PLAN_SUFFIX = "_plan.csv"
 LOG_SUFFIX = ".log"
 
+
+
+def now_iso() -> str:
+    """Local time now, ISO 8601 with the UTC offset and milliseconds (the files' timestamps)."""
+    return _dt.datetime.now().astimezone().isoformat(timespec="milliseconds")
 
 class DataFileError(RuntimeError):
     """A session file exists but cannot be continued (one-line message)."""

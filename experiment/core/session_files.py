@@ -6,7 +6,6 @@ trial and block rows already on disk, never from memory. No PsychoPy import.
 """
 from __future__ import annotations
 
-import datetime as _dt
 import hashlib
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -15,20 +14,16 @@ from typing import Any, Callable
 import tomli_w
 
 from experiment.core.config import Config, ConfigError, config_from_tables, load_config
-from experiment.core.datafile import (CsvAppender, DataFileError, SessionPaths, existing_session_paths,
-                                 new_session_paths, read_json, read_rows, write_bytes_atomic,
-                                 write_json_atomic)
+from experiment.core.datafile import (CsvAppender, now_iso, DataFileError, SessionPaths,
+                                      existing_session_paths, new_session_paths, read_json,
+                                      read_rows, write_bytes_atomic, write_json_atomic)
 from experiment.core.design import (PlannedBlock, PlannedTrial, SessionPlan, read_conditions_file,
-                               write_conditions_file)
+                                    write_conditions_file)
 from experiment.core.records import BLOCK_COLUMNS, TRIAL_COLUMNS, BlockRecord, TrialRecord
 
 
 class SessionExists(DataFileError):
     """The participant's session already has files (complete, or resumable with --resume)."""
-
-
-def now_iso() -> str:
-    return _dt.datetime.now().astimezone().isoformat(timespec="milliseconds")
 
 
 def score_response(correct_response: str, response: str, accuracy_code: str = "auto") -> tuple[int, int]:

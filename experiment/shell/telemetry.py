@@ -17,8 +17,8 @@ from experiment.core.datafile import CsvAppender, read_rows
 from experiment.core.design import PlannedBlock, PlannedTrial
 from analysis.statistics.timing_qa import onsets_on_planned_frame
 from experiment.core.frame_qa import (FIGURE_SUFFIX, FRAME_COLUMNS, FRAMES_SUFFIX, BlockFrames,
-                                 block_frames, dropped_frames_warning, frame_rows, session_frame_qa,
-                                 write_frame_qa_figure)
+                                      block_frames, dropped_frames_warning, frame_rows,
+                                      session_frame_qa, write_frame_qa_figure)
 from experiment.sync.lsl_markers import MarkerOutlet, NoMarkers
 from experiment.core.session_files import SessionRecorder
 

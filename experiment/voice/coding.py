@@ -20,13 +20,12 @@ import math
 import re
 import tomllib
 from dataclasses import dataclass, field, fields, replace
-from datetime import datetime
 from pathlib import Path
 from typing import Iterable, Mapping, Sequence
 
 import numpy as np
 
-from experiment.core.datafile import TRIALS_SUFFIX, CsvAppender, SessionPaths, read_rows
+from experiment.core.datafile import TRIALS_SUFFIX, CsvAppender, SessionPaths, now_iso, read_rows
 from experiment.core.config import stimuli_folder
 from experiment.voice.device import AUDIO_DIR_SUFFIX, INDEX_NAME, read_wav_float
 
@@ -176,11 +175,6 @@ class CoderFile:
     def close(self) -> None:
         if self._appender is not None:
             self._appender.close()
-
-
-def now_iso() -> str:
-    """Local time now, ISO 8601 with the UTC offset and milliseconds."""
-    return datetime.now().astimezone().isoformat(timespec="milliseconds")
 
 
 # ------------------------------------------------------------------ where a session's files are

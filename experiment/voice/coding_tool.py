@@ -27,10 +27,10 @@ from typing import Callable
 import numpy as np
 
 from experiment.devices.keyboard import WORKING_BACKENDS, KeyboardBackendError, check_display
-from experiment.voice.coding import (CoderFile, CodingError, CodingSession, CodingTrial,
-                                     View, clamp_onset_ms, format_ms, full_view, index_from_ms, load_audio,
-                                     load_session, next_index, start_index, stimulus_look,
-                                     tick_times_ms, view_envelope, zoom_view)
+from experiment.voice.coding import (CoderFile, CodingError, CodingSession, CodingTrial, View,
+                                     clamp_onset_ms, format_ms, full_view, index_from_ms,
+                                     load_audio, load_session, next_index, start_index,
+                                     stimulus_look, tick_times_ms, view_envelope, zoom_view)
 
 SMALL_STEP_MS = 1.0
 BIG_STEP_MS = 10.0

@@ -18,8 +18,8 @@ import pytest
 import analysis.__main__ as analysis_cli
 import experiment.__main__ as experiment_cli
 from analysis_data import write_dataset
-from door_support import (assert_one_line_refusal, fill, first_row, read_table, remount,
-                          set_cell, tmpfs, tree_digest, write_sidecar, write_table)
+from door_support import (assert_one_line_refusal, fill, first_row, read_table, remount, set_cell,
+                          tmpfs, tree_digest, write_sidecar, write_table)
 from experiment.core.config import load_config
 from experiment.core.design import session_plan
 from experiment.core.session_files import SessionInfo, SessionRecorder, TrialOutcome

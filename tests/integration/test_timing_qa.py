@@ -10,10 +10,11 @@ import pandas as pd
 import pytest
 
 from analysis.input.loader import load_trials
-from analysis.statistics.timing_qa import onsets_on_planned_frame, timing_qa_sentence, timing_qa_table
+from analysis.statistics.timing_qa import (onsets_on_planned_frame, timing_qa_sentence,
+                                           timing_qa_table)
 from analysis_data import read_trials, write_dataset
 from experiment.core.frame_qa import (BlockFrames, block_frames, dropped_frames_warning, frame_rows,
-                                 session_frame_qa, write_frame_qa_figure)
+                                      session_frame_qa, write_frame_qa_figure)
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLE = REPO / "data" / "example" / "simulated-24"

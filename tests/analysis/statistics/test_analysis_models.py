@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from analysis.statistics.models import (ConditionFit, adjust_p, fit_condition_lmm, fit_lmm,
-                             likelihood_ratio_test, wald_test)
+                                        likelihood_ratio_test, wald_test)
 from analysis.statistics.simulation import RTModel
 
 CONDITIONS = ("stand", "forward", "backward")

@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 
 from experiment.core.config import load_config, preset_path
 from experiment.core.design import (block_conditions, order_for_participant, parse_order,
-                               planned_block, read_conditions_file, session_plan, session_seed,
-                               williams_orders, write_conditions_file)
+                                    planned_block, read_conditions_file, session_plan, session_seed,
+                                    williams_orders, write_conditions_file)
 from experiment.core.trial_types import trial_type_counts
 
 BASE = load_config()

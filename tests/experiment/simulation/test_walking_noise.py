@@ -5,8 +5,9 @@ import numpy as np
 import pytest
 from scipy.signal import find_peaks
 
-from experiment.simulation.walking_noise import (WalkingCondition, active_rms, mix_at_snr, random_condition,
-                                      walking_noise, walking_noise_parts)
+from experiment.simulation.walking_noise import (WalkingCondition, active_rms, mix_at_snr,
+                                                 random_condition, walking_noise,
+                                                 walking_noise_parts)
 
 RATE = 16000
 

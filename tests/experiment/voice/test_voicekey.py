@@ -18,9 +18,10 @@ import pytest
 from experiment.simulation import speech as speech_synth
 from experiment.simulation.speech import SpeechSynthError, place_word, synthesise
 from experiment.core.stimulus_set import STIMULI_DIR
-from experiment.voice.voicekey import (NoiseModel, OnsetTracker, VoiceKeyError, calibrate, detect_onset,
-                                 threshold_onset)
-from experiment.simulation.walking_noise import WalkingCondition, mix_at_snr, random_condition, walking_noise
+from experiment.voice.voicekey import (NoiseModel, OnsetTracker, VoiceKeyError, calibrate,
+                                       detect_onset, threshold_onset)
+from experiment.simulation.walking_noise import (WalkingCondition, mix_at_snr, random_condition,
+                                                 walking_noise)
 
 RATE = 22050                  # espeak-ng's own rate: no resampling in most tests
 BASE_VOICE = {"en": "en-us", "de": "de", "nl": "nl"}
