@@ -38,3 +38,17 @@ def test_plan_columns_documented_in_order_and_restated_by_the_analysis():
 def test_frame_intervals_documented_in_order():
     from experiment.core.frame_qa import FRAME_COLUMNS
     assert _table_columns("## `_frames.csv`") == FRAME_COLUMNS
+
+
+def test_developers_guide_says_where_every_trial_column_is_written_and_read():
+    import re
+    from pathlib import Path
+    guide = (Path(__file__).resolve().parents[2] / "docs" / "DEVELOPING.md").read_text()
+    section = guide.split("## Where each trial-file column is written and read", 1)[1].split("\n## ", 1)[0]
+    named = [c for row in section.splitlines() if row.startswith("| `")
+             for c in re.findall(r"`([a-z_]+)`", row.split("|")[1])]
+    assert sorted(named) == sorted(TRIAL_COLUMNS), (set(TRIAL_COLUMNS) ^ set(named))
+    for row in section.splitlines():
+        if row.startswith("| `"):
+            for path in re.findall(r"`((?:experiment|analysis)/[\w/]+\.py)`", row):
+                assert (Path(__file__).resolve().parents[2] / path).is_file(), path
