@@ -65,7 +65,8 @@ def simulated_banner(trials: pd.DataFrame) -> str:
     if n_sim == 0:
         return ""
     if n_sim == n:
-        return (f"> **SIMULATED DATA** — all {n} participants were simulated "
+        who = "the one participant was" if n == 1 else f"all {n} participants were"
+        return (f"> **SIMULATED DATA** — {who} simulated "
                 f"(`simulated` = 1): these results describe the simulator, not people.")
     return (f"> **WARNING: CONTAINS SIMULATED DATA** — {n_sim} of {n} participants are "
             f"simulated (`simulated` = 1) and are analysed together with real ones.")
