@@ -189,7 +189,7 @@ def run(data_dir: Path, out_dir: Path, plan: Plan, skip_bad: bool = False,
     :func:`analysis.input.loader.load_trials`."""
     data_dir, out_dir = Path(data_dir), Path(out_dir)
     _check_out_dir(data_dir, out_dir)
-    loaded = (load_tables(data_dir, mapping) if mapping is not None else
+    loaded = (load_tables(data_dir, mapping, skip_bad=skip_bad) if mapping is not None else
               load_trials(data_dir, skip_bad=skip_bad, progress=progress,
                           coder=plan.voice.coder, accept_edited=accept_edited,
                           include_simulated=include_simulated))

@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from analysis.input.loader import DataError, InputFile, LoadedData, sha256_of
+from analysis.input.loader import DataError, InputFile, LoadedData, SkippedFile, sha256_of
 from analysis.input.mapping import DEFAULT_ACCURACY, DELIMITERS, RT_UNITS, Mapping, Source
 
 IMPORTED = "imported"
@@ -203,22 +203,32 @@ def _ordered(t: pd.DataFrame, factors: list[str]) -> pd.DataFrame:
     return t.drop(columns=["_block", "_trial"])
 
 
-def load_tables(data: Path, mapping: Mapping) -> LoadedData:
+def load_tables(data: Path, mapping: Mapping, skip_bad: bool = False) -> LoadedData:
     """Every table of ``data`` (a file or a folder) read through ``mapping``; see the module
     docstring. A participant × session in two files is an error (the trial order between
-    them would be a guess)."""
+    them would be a guess). ``skip_bad`` (``--skip-bad-files``): a file that cannot be read
+    or mapped is left out and listed in ``LoadedData.skipped`` instead of stopping the run."""
     data = Path(data)
     paths = table_files(data, mapping)
     base = data.parent if data.is_file() else data
-    frames, files = [], []
+    frames, files, skipped = [], [], []
     for p in paths:
         rel = p.relative_to(base).as_posix()
         try:
-            t, raw = trials_of_file(p, rel, mapping)
-        except OSError as e:
-            raise DataError(f"{p}: cannot read ({e.strerror})") from None
+            try:
+                t, raw = trials_of_file(p, rel, mapping)
+            except OSError as e:
+                raise DataError(f"{p}: cannot read ({e.strerror})") from None
+        except DataError as e:
+            if not skip_bad:
+                raise
+            skipped.append(SkippedFile(rel, str(e)))
+            continue
         frames.append(t)
         files.append(InputFile(rel, "table", sha256_of(raw), len(t)))
+    if not frames:
+        raise DataError(f"no table under {data} could be read through the mapping; the first: "
+                        f"{skipped[0].reason}")
     t = pd.concat(frames, ignore_index=True)
     if t.empty:
         raise DataError(f"{data}: no trial rows (after mapping input.require)")
@@ -234,4 +244,4 @@ def load_tables(data: Path, mapping: Mapping) -> LoadedData:
     trials = t.drop(columns=["_row"]).sort_values(SORT_KEYS, kind="stable").reset_index(drop=True)
     notes = [f"Data read through the column mapping {mapping.path or '(built in)'}: "
              f"factors {', '.join(mapping.factors) or 'none'}; RT unit {mapping.rt_unit}."]
-    return LoadedData(data_dir=data, trials=trials, files=files, notes=notes)
+    return LoadedData(data_dir=data, trials=trials, files=files, skipped=skipped, notes=notes)

@@ -304,3 +304,31 @@ def test_one_participant_session_in_two_files_is_an_error(tmp_path):
                                                "rt": {"column": "RT", "unit": "ms"},
                                                "accuracy": "accuracy",
                                                "factors": {"congruency": "congruency"}}))
+
+
+def test_skip_bad_files_leaves_out_a_bad_table_and_counts_it(builder, tmp_path, capsys):
+    """``--skip-bad-files`` with ``--columns``: a table with a bad cell is left out (and named in
+    the report), the others are analysed; without the flag the same folder is a one-line error."""
+    data = tmp_path / "data"
+    data.mkdir()
+    files = sorted(builder.glob("*.csv"))
+    for p in files:
+        (data / p.name).write_bytes(p.read_bytes())
+    bad = data / files[0].name
+    raw = pd.read_csv(bad, dtype=str)
+    raw.loc[raw["trials.thisN"].notna().idxmax(), "key_resp.rt"] = "fast"
+    raw.to_csv(bad, index=False)
+    mapping = write(tmp_path / "builder.toml", BUILDER_MAPPING)
+    plan = write(tmp_path / "plan.toml", '[conditions]\norder = ["stand", "treadmill"]\n'
+                 '[[exclusions.rules]]\nrule = "errors"\n')
+    args = ["--data", str(data), "--columns", str(mapping), "--plan", str(plan), "--no-progress"]
+    assert main(args + ["--out", str(tmp_path / "strict")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert bad.name in err and "\n" not in err
+    assert not (tmp_path / "strict").exists()
+    out = tmp_path / "lenient"
+    assert main(args + ["--out", str(out), "--skip-bad-files"]) == 0
+    loaded = load_tables(data, load_mapping(mapping), skip_bad=True)
+    assert [s.path for s in loaded.skipped] == [bad.name]
+    assert len(loaded.participants) == len(files) - 1
+    assert bad.name in (out / "report.md").read_text()
