@@ -9,8 +9,16 @@ from pathlib import Path
 
 sys.path.append(str(Path(__file__).resolve().parents[1]))  # after PYTHONPATH: the code under test wins
 
+import importlib  # noqa: E402
+
 import experiment.__main__ as cli  # noqa: E402
-from experiment.simulation import participant as simulated# noqa: E402
+
+# the simulated participant's module in the code under test: this layout, or the flat one
+# before issue 10 (decided by the files, not by an import: the editable install of this
+# checkout would supply the new module to an old tree)
+_new_layout = (Path(cli.__file__).parent / "simulation" / "participant.py").is_file()
+simulated = importlib.import_module("experiment.simulation.participant" if _new_layout
+                                    else "experiment.simulated")
 
 from bench.press_bot import PressBot  # noqa: E402
 

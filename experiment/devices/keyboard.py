@@ -93,11 +93,12 @@ class KeyboardDevice(DeviceDefaults):
         indices, _, _ = hid.get_keyboard_indices()
         if not len(indices):
             raise KeyboardBackendError("Psychtoolbox finds no keyboard on this display")
-        self._queues = {int(i): hid.Keyboard(int(i)) for i in indices}
+        self._queues = {int(i): hid.Keyboard(int(i), buffer_size=QUEUE_SLOTS) for i in indices}
         for queue in self._queues.values():
-            queue._create_queue(QUEUE_SLOTS, win_handle=None)
             queue.queue_start()
-        self._flush_type = keyboard._ptb_flush_type
+        # KbQueueFlush type 1 returns the number of waiting events (macOS, Linux); on Windows
+        # PsychoPy uses 0, as type 1 can flush events there before they are read
+        self._flush_type = 0 if sys.platform == "win32" else 1
 
     def _raw_events(self) -> list[KeyEvent]:
         zero = self._clock_zero()
@@ -114,6 +115,7 @@ class KeyboardDevice(DeviceDefaults):
         return self._events.presses(self._raw_events())
 
     def close(self) -> None:
+        from psychtoolbox import PsychHID
         for queue in self._queues.values():
             queue.queue_stop()
-            queue._release_queue()
+            PsychHID("KbQueueRelease", queue.device_number)  # psychtoolbox.hid has no public release
