@@ -102,9 +102,9 @@ class Items:
 
 @dataclass(frozen=True)
 class Parsed:
-    """A value its owning module validates: ``parse(key, value)`` returns the field's value
-    or raises a one-line error."""
-    parse: Callable[[str, Any], Any]
+    """A value its owning module validates: ``parse(kind, key, value)`` returns the field's
+    value or raises ``kind.error``."""
+    parse: Callable[[FileKind, str, Any], Any]
 
 
 def type_name(v: Any) -> str:
@@ -199,7 +199,7 @@ def value_of(kind: FileKind, value: Any, hint: Any, key: str) -> Any:
         hint = next(a for a in args if a is not type(None))
         origin, args = typing.get_origin(hint), typing.get_args(hint)
     if isinstance(meta, Parsed):
-        return meta.parse(key, value)
+        return meta.parse(kind, key, value)
     if isinstance(meta, Items):
         return _items(kind, key, value, meta)
     if origin is tuple:
@@ -236,7 +236,8 @@ def _scalar(kind: FileKind, key: str, value: Any, hint: type) -> Any:
 
 
 def _text(kind: FileKind, key: str, value: Any, spec: Text) -> str:
-    what = spec.what or ("a one-line string" if spec.one_line else "a non-empty string")
+    what = spec.what or ("a one-line string" if spec.one_line else
+                         "a string" if spec.empty else "a non-empty string")
     require(kind, isinstance(value, str) and (spec.empty or value.strip() != "")
             and not (spec.one_line and "\n" in value), key, value, f"must be {what}")
     return value
