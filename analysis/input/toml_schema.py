@@ -203,7 +203,7 @@ def value_of(kind: FileKind, value: Any, hint: Any, key: str) -> Any:
     if isinstance(meta, Items):
         return _items(kind, key, value, meta)
     if origin is tuple:
-        require(kind, isinstance(value, list), key, value, "must be a list")
+        require(kind, isinstance(value, list), key, value, "must be an array")
         return tuple(value_of(kind, v, args[0], f"{key}[{i}]") for i, v in enumerate(value))
     if origin in (collections.abc.Mapping, dict):
         require(kind, isinstance(value, dict), key, value, "must be a table")
