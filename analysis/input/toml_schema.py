@@ -64,7 +64,8 @@ class Range:
 
     def text(self) -> str:
         if self.lo is not None and self.hi is not None:
-            return f"between {self.lo:g} and {self.hi:g}{self.suffix}"
+            return (f"> {self.lo:g} and at most {self.hi:g}{self.suffix}" if self.lo_open else
+                    f"between {self.lo:g} and {self.hi:g}{self.suffix}")
         if self.hi is not None:
             return f"≤ {self.hi:g}{self.suffix}"
         return f"{'>' if self.lo_open else '≥'} {self.lo:g}{self.suffix}"

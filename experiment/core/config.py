@@ -181,9 +181,9 @@ class LslSection:
 @dataclass(frozen=True)
 class SimulationSection:
     """Ex-Gaussian parameters of the simulated participant, in seconds."""
-    mu_s: float
+    mu_s: Annotated[float, Range(0, MAX_SIMULATION_S, lo_open=True, suffix=" s")]
     sigma_s: Annotated[float, Range(0, MAX_SIMULATION_S, suffix=" s")]
-    tau_s: float
+    tau_s: Annotated[float, Range(0, MAX_SIMULATION_S, lo_open=True, suffix=" s")]
     congruent_shift_s: SimulatedShift
     neutral_shift_s: SimulatedShift
     error_rate: float
@@ -391,9 +391,6 @@ def _check_ranges(c: Config) -> None:
         rgb = getattr(disp, key)
         require(KIND, len(rgb) == 3 and all(0 <= v <= 255 for v in rgb), f"display.{key}",
                 list(rgb), "must be [r, g, b] with values 0-255")
-    for key in ("mu_s", "tau_s"):
-        require(KIND, 0 < getattr(s, key) <= MAX_SIMULATION_S, f"simulation.{key}", getattr(s, key),
-                f"must be > 0 and at most {MAX_SIMULATION_S:g} s")
     require(KIND, 0 <= s.error_rate < 1, "simulation.error_rate", s.error_rate, "must be in [0, 1)")
     require(KIND, 0 <= s.press_min_s <= s.press_max_s <= 5, "simulation.press_max_s", s.press_max_s,
             f"must be >= simulation.press_min_s ({s.press_min_s}) and <= 5 s")
