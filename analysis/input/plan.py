@@ -65,8 +65,7 @@ class ParticipantsPlan:
 class ContrastsPlan:
     adjust: Annotated[str, OneOf(ADJUST_METHODS)] = "holm"
     # [[contrasts.named]] (analysis.input.design)
-    named: Annotated[tuple[NamedContrast, ...],
-                     Parsed(named_contrasts_from_list)] = ()
+    named: Annotated[tuple[NamedContrast, ...], Parsed(named_contrasts_from_list)] = ()
 
 
 @dataclass(frozen=True)
