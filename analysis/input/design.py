@@ -13,12 +13,14 @@ its levels' weights, so a contrast over two factors is their interaction contras
 from __future__ import annotations
 
 import itertools
-import math
 from dataclasses import dataclass
-from typing import Any, Mapping, Sequence
+from typing import Annotated, Any, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
+
+from analysis.input.toml_schema import FileKind, Items, Parsed, Text, key_error, not_table, \
+    require, value_of
 
 #: Default level order of the study's factors; other factors: sorted levels.
 DEFAULT_LEVEL_ORDER = {"congruency": ("congruent", "neutral", "incongruent")}
@@ -30,13 +32,34 @@ class DesignError(ValueError):
     """A [design] or [[contrasts.named]] entry that cannot be used; one-line message."""
 
 
+def _levels_table(kind: FileKind, key: str, t: Any) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """``[design.levels]``: factor = [at least two distinct level names]."""
+    if not isinstance(t, dict):
+        raise key_error(kind, key, " must be a table of factor = [levels]")
+    spec = Items("at least two level names", allow_empty=False, distinct=False)
+    out = []
+    for f, lv in t.items():
+        require(kind, isinstance(lv, list) and len(lv) >= 2, f"{key}.{f}", lv,
+                f"must be an array of {spec.what}")
+        levels = value_of(kind, lv, Annotated[tuple[str, ...], spec], f"{key}.{f}")
+        require(kind, len(set(levels)) == len(levels), f"{key}.{f}", lv, "repeats a level")
+        out.append((f, levels))
+    return tuple(out)
+
+
+def _flag(kind: FileKind, key: str, v: Any) -> bool:
+    require(kind, isinstance(v, bool), key, v, "must be true or false")
+    return v
+
+
 @dataclass(frozen=True)
 class DesignPlan:
     """``[design]``: within-subject factors (column names), optional level orders
     (factor, levels) and whether the factorial results are repeated per session."""
-    factors: tuple[str, ...] = ("condition",)
-    levels: tuple[tuple[str, tuple[str, ...]], ...] = ()
-    per_session: bool = False
+    factors: Annotated[tuple[str, ...], Items("column names", allow_empty=False,
+                                              distinct=False)] = ("condition",)
+    levels: Annotated[tuple[tuple[str, tuple[str, ...]], ...], Parsed(_levels_table)] = ()
+    per_session: Annotated[bool, Parsed(_flag)] = False
 
     def level_order(self, factor: str) -> tuple[str, ...] | None:
         return dict(self.levels).get(factor)
@@ -89,90 +112,56 @@ class Design:
         return w
 
 
-def design_plan_from_table(t: Mapping[str, Any]) -> DesignPlan:
-    """Validate ``[design]`` (defaults for missing keys); raises DesignError."""
-    allowed = ("factors", "levels", "per_session")
-    for k in t:
-        if k not in allowed:
-            raise DesignError(f"plan key design.{k} is unknown; [design] allows "
-                              f"{', '.join(allowed)}")
-    factors = t.get("factors", list(DesignPlan.factors))
-    if (not isinstance(factors, list) or not factors
-            or any(not isinstance(f, str) or not f.strip() for f in factors)):
-        raise DesignError(f"plan key design.factors = {factors!r} must be a non-empty array "
-                          f"of column names")
-    if len(set(factors)) != len(factors):
-        raise DesignError(f"plan key design.factors = {factors!r} repeats a factor")
+def check_design_plan(kind: FileKind, plan: DesignPlan) -> None:
+    """The checks of ``[design]`` across its keys: distinct factors, none of them reserved,
+    level orders only for factors of the design."""
+    factors = list(plan.factors)
+    require(kind, len(set(factors)) == len(factors), "design.factors", factors,
+            "repeats a factor")
     bad = [f for f in factors if f in RESERVED]
     if bad:
-        raise DesignError(f"plan key design.factors = {factors!r}: {bad[0]} is not a factor; "
-                          f"name columns that hold within-subject conditions")
-    levels = t.get("levels", {})
-    if not isinstance(levels, dict):
-        raise DesignError("plan key design.levels must be a table of factor = [levels]")
-    out = []
-    for f, lv in levels.items():
+        raise key_error(kind, "design.factors", f" = {factors!r}: {bad[0]} is not a factor; "
+                        f"name columns that hold within-subject conditions")
+    for f, _ in plan.levels:
         if f not in factors:
-            raise DesignError(f"plan key design.levels.{f}: {f} is not in design.factors "
-                              f"({', '.join(factors)})")
-        if (not isinstance(lv, list) or len(lv) < 2
-                or any(not isinstance(x, str) or not x.strip() for x in lv)):
-            raise DesignError(f"plan key design.levels.{f} = {lv!r} must be an array of at "
-                              f"least two level names")
-        if len(set(lv)) != len(lv):
-            raise DesignError(f"plan key design.levels.{f} = {lv!r} repeats a level")
-        out.append((f, tuple(lv)))
-    per_session = t.get("per_session", False)
-    if not isinstance(per_session, bool):
-        raise DesignError(f"plan key design.per_session = {per_session!r} must be true or false")
-    return DesignPlan(factors=tuple(factors), levels=tuple(out), per_session=per_session)
+            raise key_error(kind, f"design.levels.{f}", f": {f} is not in design.factors "
+                            f"({', '.join(factors)})")
 
 
-def named_contrasts_from_list(entries: Any) -> tuple[NamedContrast, ...]:
-    """Validate ``[[contrasts.named]]`` entries; raises DesignError."""
+def named_contrasts_from_list(kind: FileKind, key: str, entries: Any) -> tuple[NamedContrast, ...]:
+    """Validate ``[[contrasts.named]]`` entries (``key``: their key path)."""
     if not isinstance(entries, list):
-        raise DesignError("plan key contrasts.named must be an array of tables "
-                          "([[contrasts.named]])")
+        raise key_error(kind, key, f" must be an array of tables ([[{key}]])")
     out, names = [], set()
     for i, e in enumerate(entries, 1):
-        key = f"contrasts.named[{i}]"
+        at = f"{key}[{i}]"
         if not isinstance(e, dict):
-            raise DesignError(f"plan key {key} must be a table with name and factor weights")
-        name = e.get("name")
-        if not isinstance(name, str) or not name.strip() or "\n" in name:
-            raise DesignError(f"plan key {key}.name = {name!r} must be a one-line string")
-        if name in names:
-            raise DesignError(f"plan key {key}.name = {name!r} repeats a contrast name")
+            raise not_table(kind, at, e, f"[[{key}]]")
+        name = value_of(kind, e.get("name"), Annotated[str, Text(one_line=True)], f"{at}.name")
+        require(kind, name not in names, f"{at}.name", name, "repeats a contrast name")
         names.add(name)
         factors = [(f, v) for f, v in e.items() if f != "name"]
         if not factors:
-            raise DesignError(f"plan key {key} ({name}) gives no factor; add e.g. "
-                              f"condition = [\"backward\", \"forward\"]")
-        weights = []
-        for f, v in factors:
-            weights.append((f, _factor_weights(f"{key}.{f}", v)))
-        out.append(NamedContrast(name=name, weights=tuple(weights)))
+            raise key_error(kind, at, f" ({name}) gives no factor; add e.g. "
+                            f"condition = [\"backward\", \"forward\"]")
+        weights = tuple((f, _factor_weights(kind, f"{at}.{f}", v)) for f, v in factors)
+        out.append(NamedContrast(name=name, weights=weights))
     return tuple(out)
 
 
-def _factor_weights(key: str, v: Any) -> tuple[tuple[str, float], ...]:
+def _factor_weights(kind: FileKind, key: str, v: Any) -> tuple[tuple[str, float], ...]:
     if isinstance(v, list):
-        if len(v) != 2 or any(not isinstance(x, str) for x in v) or v[0] == v[1]:
-            raise DesignError(f"plan key {key} = {v!r} must be a pair of two different "
-                              f"levels [a, b] (a − b) or a table of level weights")
+        require(kind, len(v) == 2 and all(isinstance(x, str) for x in v) and v[0] != v[1], key,
+                v, "must be a pair of two different levels [a, b] (a − b) or a table of level "
+                "weights")
         return ((v[0], 1.0), (v[1], -1.0))
-    if isinstance(v, dict) and v:
-        w = []
-        for lv, x in v.items():
-            if isinstance(x, bool) or not isinstance(x, (int, float)) or not math.isfinite(x):
-                raise DesignError(f"plan key {key}.{lv} = {x!r} must be a number")
-            w.append((lv, float(x)))
-        if abs(sum(x for _, x in w)) > 1e-9 or all(x == 0 for _, x in w):
-            raise DesignError(f"plan key {key} = {v!r}: the weights must sum to 0 and not "
-                              f"all be 0 (a contrast)")
-        return tuple(w)
-    raise DesignError(f"plan key {key} = {v!r} must be a pair of levels [a, b] or a table "
-                      f"of level weights")
+    require(kind, isinstance(v, dict) and bool(v), key, v,
+            "must be a pair of levels [a, b] or a table of level weights")
+    w = tuple((lv, value_of(kind, x, float, f"{key}.{lv}")) for lv, x in v.items())
+    if abs(sum(x for _, x in w)) > 1e-9 or all(x == 0 for _, x in w):
+        raise key_error(kind, key, f" = {v!r}: the weights must sum to 0 and not all be 0 "
+                        f"(a contrast)")
+    return w
 
 
 def resolve_design(trials: pd.DataFrame, plan: DesignPlan,

@@ -9,12 +9,15 @@ naming the key, the bad value and what is allowed (:class:`MappingError`).
 """
 from __future__ import annotations
 
+import dataclasses
 import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
+from analysis.input import toml_schema
+from analysis.input.toml_schema import Items, Text, key_error, problem, require, table_of
 
 REQUIRED_ROLES = ("participant", "rt", "accuracy")
 OPTIONAL_ROLES = ("session", "block", "trial", "practice")
@@ -35,14 +38,23 @@ class MappingError(ValueError):
     """A mapping file that cannot be used; the message is one line."""
 
 
+KIND = dataclasses.replace(toml_schema.MAPPING, error=MappingError)
+AnyText = Annotated[str, Text(empty=True)]
+#: What a ``values`` table maps cells to, per kind of role: (check, what the message asks for).
+VALUE_KINDS = {
+    "text": (lambda v: isinstance(v, str) and v.strip() != "", "a non-empty string"),
+    "binary": (lambda v: type(v) is int and v in (0, 1), "1 (correct) or 0 (error)"),
+    "int": (lambda v: type(v) is int and v >= 1, "an integer ≥ 1")}
+
+
 @dataclass(frozen=True)
 class Source:
     """Where one role's value comes from: a ``column`` of the table, or the file name
     (``filename``: a regular expression whose first group is the value). ``values``: cell
     text → value (None: the cells are used as they are)."""
     key: str                       # e.g. 'factors.congruency', for messages
-    column: str = ""
-    filename: str = ""
+    column: AnyText = ""
+    filename: AnyText = ""
     values: dict[str, Any] | None = None
 
     def where(self) -> str:
@@ -64,11 +76,15 @@ class Mapping:
     source: str = field(default="", repr=False)
 
 
-def _strings(key: str, v: Any, allow_empty: bool = True) -> tuple[str, ...]:
-    if not isinstance(v, list) or any(not isinstance(x, str) for x in v) or \
-            (not v and not allow_empty):
-        raise MappingError(f"mapping key {key} = {v!r} must be an array of strings")
-    return tuple(v)
+@dataclass(frozen=True)
+class InputTable:
+    """``[input]``: which files to read (glob patterns), their delimiter, the cell texts that
+    mean 'missing' and the columns every file must have."""
+    files: Annotated[tuple[str, ...], Items("file name patterns", allow_empty=False,
+                                            distinct=False)] = Mapping.files
+    delimiter: str = Mapping.delimiter
+    missing: tuple[AnyText, ...] = Mapping.missing
+    require: tuple[str, ...] = Mapping.require
 
 
 def _source(key: str, t: Any, value_kind: str) -> Source:
@@ -76,42 +92,30 @@ def _source(key: str, t: Any, value_kind: str) -> Source:
     integers ≥ 1) or 'none' (no values table)."""
     if isinstance(t, str):
         t = {"column": t}
-    if not isinstance(t, dict):
-        raise MappingError(f"mapping key {key} = {t!r} must be a column name or a table with "
-                           f"column or filename")
-    allowed = ["column", "filename"] + (["values"] if value_kind != "none" else []) + \
-        (["unit"] if key == "rt" else [])
-    for k in t:
-        if k not in allowed:
-            raise MappingError(f"mapping key {key}.{k} is unknown; [{key}] allows "
-                               f"{', '.join(allowed)}")
-    column, pattern = t.get("column", ""), t.get("filename", "")
-    if not isinstance(column, str) or not isinstance(pattern, str) or \
-            bool(column.strip()) == bool(pattern):
-        raise MappingError(f"mapping key {key} needs exactly one of column (a column name) "
-                           f"or filename (a regular expression)")
-    if pattern:
+    require(KIND, isinstance(t, dict), key, t,
+            "must be a column name or a table with column or filename")
+    ignore = (("values",) if value_kind != "none" else ()) + (("unit",) if key == "rt" else ())
+    src = table_of(KIND, Source, t, key, fixed={"key": key, "values": None}, ignore=ignore)
+    if bool(src.column.strip()) == bool(src.filename):
+        raise key_error(KIND, key, " needs exactly one of column (a column name) or filename "
+                        "(a regular expression)")
+    if src.filename:
         try:
-            if re.compile(pattern).groups < 1:
-                raise MappingError(f"mapping key {key}.filename = {pattern!r} needs one group "
-                                   f"(…) that captures the value")
+            groups = re.compile(src.filename).groups
         except re.error as e:
-            raise MappingError(f"mapping key {key}.filename = {pattern!r} is not a regular "
-                               f"expression ({e})") from None
+            raise problem(KIND, f"{key}.filename", src.filename,
+                          f"is not a regular expression ({e})") from None
+        require(KIND, groups >= 1, f"{key}.filename", src.filename,
+                "needs one group (…) that captures the value")
     values = t.get("values")
-    if values is not None:
-        if not isinstance(values, dict) or not values:
-            raise MappingError(f"mapping key {key}.values must be a non-empty table (cell text "
-                               f"= value)")
-        for cell, v in values.items():
-            ok = {"text": isinstance(v, str) and v.strip() != "",
-                  "binary": v in (0, 1) and not isinstance(v, float) and not isinstance(v, bool),
-                  "int": isinstance(v, int) and not isinstance(v, bool) and v >= 1}[value_kind]
-            if not ok:
-                want = {"text": "a non-empty string", "binary": "1 (correct) or 0 (error)",
-                        "int": "an integer ≥ 1"}[value_kind]
-                raise MappingError(f"mapping key {key}.values.{cell} = {v!r} must be {want}")
-    return Source(key=key, column=column, filename=pattern, values=values)
+    if values is None:
+        return src
+    if not isinstance(values, dict) or not values:
+        raise key_error(KIND, f"{key}.values", " must be a non-empty table (cell text = value)")
+    ok, want = VALUE_KINDS[value_kind]
+    for cell, v in values.items():
+        require(KIND, ok(v), f"{key}.values.{cell}", v, f"must be {want}")
+    return dataclasses.replace(src, values=values)
 
 
 def mapping_from_dict(d: dict, path: str = "", source: str = "") -> Mapping:
@@ -129,39 +133,23 @@ def mapping_from_dict(d: dict, path: str = "", source: str = "") -> Mapping:
     roles = {r: _source(r, d[r], kinds[r]) for r in REQUIRED_ROLES + OPTIONAL_ROLES if r in d}
     rt = d["rt"] if isinstance(d["rt"], dict) else {}
     unit = rt.get("unit")
-    if unit not in RT_UNITS:
-        raise MappingError(f"mapping key rt.unit = {unit!r} is not allowed; use \"ms\" or "
-                           f"\"s\" (the unit of the RT column)")
+    require(KIND, isinstance(unit, str) and unit in RT_UNITS, "rt.unit", unit,
+            'use "ms" or "s" (the unit of the RT column)', "is not allowed")
     if roles["rt"].filename or roles["accuracy"].filename:
         raise MappingError("mapping keys rt and accuracy must name a column, not a filename")
     factors_t = d.get("factors", {})
     if not isinstance(factors_t, dict):
-        raise MappingError(f"mapping key factors must be a table of [factors.<name>] tables")
+        raise key_error(KIND, "factors", " must be a table of [factors.<name>] tables")
     factors = {}
     for name, t in factors_t.items():
         if not re.fullmatch(FACTOR_NAME, name) or name in RESERVED:
-            raise MappingError(f"mapping key factors.{name}: a factor name must be letters, "
-                               f"digits and _ (starting with a letter) and not one of "
-                               f"{', '.join(RESERVED)}")
+            raise key_error(KIND, f"factors.{name}", ": a factor name must be letters, digits "
+                            f"and _ (starting with a letter) and not one of {', '.join(RESERVED)}")
         factors[name] = _source(f"factors.{name}", t, "text")
-    inp = d.get("input", {})
-    if not isinstance(inp, dict):
-        raise MappingError("mapping key input must be a table ([input])")
-    allowed = ("files", "delimiter", "missing", "require")
-    for k in inp:
-        if k not in allowed:
-            raise MappingError(f"mapping key input.{k} is unknown; [input] allows "
-                               f"{', '.join(allowed)}")
-    delimiter = inp.get("delimiter", "auto")
-    if delimiter not in DELIMITERS:
-        raise MappingError(f"mapping key input.delimiter = {delimiter!r} is not allowed; use "
-                           f"\"auto\", \",\", \";\" or \"tab\"")
-    return Mapping(roles=roles, factors=factors, rt_unit=unit,
-                   files=_strings("input.files", inp.get("files", ["*.csv", "*.tsv"]),
-                                  allow_empty=False),
-                   delimiter=delimiter,
-                   missing=_strings("input.missing", inp.get("missing", list(Mapping.missing))),
-                   require=_strings("input.require", inp.get("require", [])),
+    inp = table_of(KIND, InputTable, d.get("input", {}), "input")
+    require(KIND, inp.delimiter in DELIMITERS, "input.delimiter", inp.delimiter,
+            'use "auto", ",", ";" or "tab"', "is not allowed")
+    return Mapping(roles=roles, factors=factors, rt_unit=unit, **dataclasses.asdict(inp),
                    path=path, source=source)
 
 

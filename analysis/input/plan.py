@@ -8,15 +8,17 @@ from __future__ import annotations
 
 import re
 import tomllib
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Annotated
 
+from analysis.input import toml_schema
 from analysis.input.codebook import CODER_ID_PATTERN
-from analysis.input.design import DesignError, DesignPlan, NamedContrast, design_plan_from_table, \
+from analysis.input.design import DesignPlan, NamedContrast, check_design_plan, \
     named_contrasts_from_list
-from analysis.input.rules import Rule, RuleError, rules_from_list
-from analysis.input.validation import checked_number, type_name as _type_name
+from analysis.input.rules import Rule, rules_from_list
+from analysis.input.toml_schema import Items, OneOf, Parsed, Range, Text, choice, require, \
+    table_of
 
 DEFAULT_PLAN_PATH = Path(__file__).resolve().parents[1] / "plan.toml"  # analysis/plan.toml
 TRIM_METHODS = ("none", "fixed", "sd", "mad")
@@ -29,53 +31,60 @@ class PlanError(ValueError):
     """An analysis plan that cannot be used; the message is one line."""
 
 
+KIND = replace(toml_schema.PLAN, error=PlanError)
+
+
 @dataclass(frozen=True)
 class ConditionsPlan:
-    order: tuple[str, ...] = ("stand", "forward", "backward", "left", "right")
-    reference: str = "auto"
+    order: Annotated[tuple[str, ...], Items("condition names (strings)")] = (
+        "stand", "forward", "backward", "left", "right")
+    reference: str = "auto"     # one of auto and the order (plan_from_dict checks)
 
 
 @dataclass(frozen=True)
 class TrialsPlan:
-    primary_congruency: str = "incongruent"
-    min_rt_ms: float = 200.0
+    primary_congruency: Annotated[str, Text(True, what="a level name (a one-line string)")] = \
+        "incongruent"
+    min_rt_ms: Annotated[float, Range(0, 10000)] = 200.0
 
 
 @dataclass(frozen=True)
 class TrimmingPlan:
-    method: str = "mad"
-    k: float = 3.0
-    max_rt_ms: float = 2000.0
+    method: Annotated[str, OneOf(TRIM_METHODS)] = "mad"
+    k: Annotated[float, Range(0, 100, lo_open=True)] = 3.0
+    max_rt_ms: Annotated[float, Range(0, 100000, lo_open=True)] = 2000.0
 
 
 @dataclass(frozen=True)
 class ParticipantsPlan:
-    min_accuracy: float = 0.8
-    min_valid_trials: int = 20
+    min_accuracy: Annotated[float, Range(0, 1)] = 0.8
+    min_valid_trials: Annotated[int, Range(1)] = 20
 
 
 @dataclass(frozen=True)
 class ContrastsPlan:
-    adjust: str = "holm"
-    named: tuple[NamedContrast, ...] = ()   # [[contrasts.named]] (analysis.input.design)
+    adjust: Annotated[str, OneOf(ADJUST_METHODS)] = "holm"
+    # [[contrasts.named]] (analysis.input.design)
+    named: Annotated[tuple[NamedContrast, ...], Parsed(named_contrasts_from_list)] = ()
 
 
 @dataclass(frozen=True)
 class VoicePlan:
-    coder: str = ""
-    exclude_codes: tuple[str, ...] = EXCLUDABLE_CODES
+    coder: Annotated[str, Text(empty=True)] = ""   # "" or a coder ID (plan_from_dict checks)
+    exclude_codes: Annotated[tuple[str, ...], Items(choices=EXCLUDABLE_CODES)] = \
+        EXCLUDABLE_CODES
 
 
 @dataclass(frozen=True)
 class ExclusionsPlan:
     """``[[exclusions.rules]]``: the exclusion rules in the order they apply (:mod:`analysis.input.rules`).
     Empty: the rules of [trials] min_rt_ms, [trimming] and [participants] (the shorthand)."""
-    rules: tuple[Rule, ...] = ()
+    rules: Annotated[tuple[Rule, ...], Parsed(rules_from_list)] = ()
 
 
 @dataclass(frozen=True)
 class ReportPlan:
-    title: str = "Stroop while standing and walking: results"
+    title: Annotated[str, Text(one_line=True)] = "Stroop while standing and walking: results"
 
 
 @dataclass(frozen=True)
@@ -106,54 +115,21 @@ _TABLES = {"conditions": ConditionsPlan, "trials": TrialsPlan, "trimming": Trimm
 SHORTHAND_KEYS = (("trials", "min_rt_ms"), ("trimming", None), ("participants", None))
 
 
-def _number(key: str, v: Any, lo: float | None = None, hi: float | None = None,
-            integer: bool = False, lo_open: bool = False) -> float:
-    return checked_number(key, v, PlanError, lo, hi, integer, lo_open)
-
-
-def _choice_list(key: str, values, allowed, allow_empty: bool) -> list:
-    """``values`` if it is an array of distinct members of ``allowed`` (else a one-line PlanError)."""
-    if not isinstance(values, (list, tuple)) or (not values and not allow_empty):
-        raise PlanError(f"plan key {key} = {values!r} must be a{'n' if allow_empty else ' non-empty'} "
-                        f"array of {', '.join(allowed)}" + (" (or [])" if allow_empty else ""))
-    for v in values:
-        _choice(key, v, allowed)
-    if len(set(values)) != len(values):
-        raise PlanError(f"plan key {key} = {values!r} repeats a value")
-    return list(values)
-
-
-def _choice(key: str, v: Any, allowed: tuple[str, ...]) -> str:
-    if not isinstance(v, str) or v not in allowed:
-        raise PlanError(f"plan key {key} = {v!r} is not allowed; use one of "
-                        f"{', '.join(allowed)}")
-    return v
-
-
-def _level(key: str, v: Any) -> str:
-    if not isinstance(v, str) or not v.strip() or "\n" in v:
-        raise PlanError(f"plan key {key} = {v!r} must be a level name (a one-line string)")
-    return v
-
-
 def plan_from_dict(d: dict, source: str = "", path: str = "") -> Plan:
     """Validate a parsed TOML document into a :class:`Plan` (defaults for missing keys)."""
     unknown = [k for k in d if k not in _TABLES]
     if unknown:
         raise PlanError(f"plan has unknown table [{unknown[0]}]; allowed tables: "
                         f"{', '.join(_TABLES)}")
-    parts = {}
-    for name, cls in _TABLES.items():
-        table = d.get(name, {})
-        if not isinstance(table, dict):
-            raise PlanError(f"plan key {name} must be a table ([{name}]), not "
-                            f"{_type_name(table)}")
-        allowed = [f.name for f in fields(cls)]
-        for k in table:
-            if k not in allowed:
-                raise PlanError(f"plan key {name}.{k} is unknown; [{name}] allows "
-                                f"{', '.join(allowed)}")
-        parts[name] = _validated(name, cls, table)
+    parts = {name: table_of(KIND, cls, d.get(name, {}), name) for name, cls in _TABLES.items()}
+    check_design_plan(KIND, parts["design"])
+    conditions, voice = parts["conditions"], parts["voice"]
+    choice(KIND, "conditions.reference", conditions.reference, ("auto",) + conditions.order)
+    require(KIND, not voice.coder or re.fullmatch(CODER_ID_PATTERN, voice.coder) is not None,
+            "voice.coder", voice.coder, 'use "" (the only coder of each session) or a coder ID '
+            "(letters, digits, - and _)", "is not allowed")
+    parts["voice"] = replace(voice, exclude_codes=tuple(c for c in EXCLUDABLE_CODES
+                                                        if c in voice.exclude_codes))
     if parts["exclusions"].rules:
         for table, key in SHORTHAND_KEYS:
             given = d.get(table, {})
@@ -162,70 +138,6 @@ def plan_from_dict(d: dict, source: str = "", path: str = "") -> Plan:
                 raise PlanError(f"plan gives both [[exclusions.rules]] and {what}; the rules "
                                 f"replace {what}: express it as a rule and remove {what}")
     return Plan(**parts, source=source, path=path)
-
-
-def _validated(name: str, cls: type, t: dict) -> Any:
-    default = cls()
-    get = lambda k: t.get(k, getattr(default, k))  # noqa: E731
-    if cls is ConditionsPlan:
-        order = get("order")
-        if not isinstance(order, (list, tuple)) or any(not isinstance(c, str) or not c.strip()
-                                               for c in order):
-            raise PlanError(f"plan key conditions.order = {list(order)!r} must be an array of "
-                            f"condition names (strings)")
-        if len(set(order)) != len(order):
-            raise PlanError(f"plan key conditions.order = {order!r} repeats a value")
-        ref = get("reference")
-        _choice("conditions.reference", ref, ("auto",) + tuple(order))
-        return ConditionsPlan(order=tuple(order), reference=ref)
-    if cls is TrialsPlan:
-        return TrialsPlan(
-            primary_congruency=_level("trials.primary_congruency", get("primary_congruency")),
-            min_rt_ms=float(_number("trials.min_rt_ms", get("min_rt_ms"), 0, 10000)))
-    if cls is TrimmingPlan:
-        return TrimmingPlan(
-            method=_choice("trimming.method", get("method"), TRIM_METHODS),
-            k=float(_number("trimming.k", get("k"), 0, 100, lo_open=True)),
-            max_rt_ms=float(_number("trimming.max_rt_ms", get("max_rt_ms"), 0, 100000,
-                                    lo_open=True)))
-    if cls is ParticipantsPlan:
-        return ParticipantsPlan(
-            min_accuracy=float(_number("participants.min_accuracy", get("min_accuracy"), 0, 1)),
-            min_valid_trials=int(_number("participants.min_valid_trials",
-                                         get("min_valid_trials"), 1, None, integer=True)))
-    if cls is ContrastsPlan:
-        try:
-            named = named_contrasts_from_list(t.get("named", []))
-        except DesignError as e:
-            raise PlanError(str(e)) from None
-        return ContrastsPlan(adjust=_choice("contrasts.adjust", get("adjust"), ADJUST_METHODS),
-                             named=named)
-    if cls is DesignPlan:
-        try:
-            return design_plan_from_table(t)
-        except DesignError as e:
-            raise PlanError(str(e)) from None
-    if cls is VoicePlan:
-        coder = get("coder")
-        if not isinstance(coder, str) or (coder and not re.fullmatch(CODER_ID_PATTERN, coder)):
-            raise PlanError(f"plan key voice.coder = {coder!r} is not allowed; use \"\" (the "
-                            f"only coder of each session) or a coder ID (letters, digits, - "
-                            f"and _)")
-        codes = _choice_list("voice.exclude_codes", get("exclude_codes"), EXCLUDABLE_CODES,
-                             allow_empty=True)
-        return VoicePlan(coder=coder, exclude_codes=tuple(c for c in EXCLUDABLE_CODES
-                                                          if c in codes))
-    if cls is ExclusionsPlan:
-        try:
-            return ExclusionsPlan(rules_from_list("exclusions.rules", t.get("rules", [])))
-        except RuleError as e:
-            raise PlanError(str(e)) from None
-    if cls is ReportPlan:
-        title = get("title")
-        if not isinstance(title, str) or not title.strip() or "\n" in title:
-            raise PlanError(f"plan key report.title = {title!r} must be a one-line string")
-        return ReportPlan(title=title)
-    raise AssertionError(cls)
 
 
 def load_plan(path: Path | None = None) -> Plan:

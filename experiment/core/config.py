@@ -9,17 +9,17 @@ Times are seconds, speeds km/h, colours RGB 0-255. No PsychoPy import.
 """
 from __future__ import annotations
 
-import collections.abc
 import copy
 import dataclasses
-import math
 import re
 import tomllib
-import typing
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Annotated, Any, Mapping
 
+from analysis.input import toml_schema
+from analysis.input.toml_schema import OneOf, Range, choice, not_table, problem, require, \
+    table_of, unknown_key
 from experiment.core.identifiers import name_problem
 from experiment.core.key_names import key_problem
 from experiment.core.stimulus_set import STIMULI_DIR, StimulusSet, load_stimulus_set
@@ -35,6 +35,7 @@ CONDITION_NAME = r"[a-z][a-z0-9_]*"
 RESPONSE_DEVICES = ("keyboard", "buttons", "voice")
 ACCURACY_CODES = ("correct", "wrong", "unclear")  # experimenter codes for vocal trials
 CODE_DEFAULTS = ("uncoded", "correct")
+SAMPLE_RATES_HZ = (32000, 44100, 48000, 88200, 96000)
 MAX_SPEED_KMH = 30.0     # fastest treadmill speed (and what the block-end screen accepts)
 MAX_DURATION_S = 60.0    # longest fixation, response window, interval, settle or feedback
 MAX_BLOCKS_PER_CONDITION = 50
@@ -49,6 +50,11 @@ class ConfigError(ValueError):
     """A configuration value is missing, of the wrong type or out of range (one-line message)."""
 
 
+KIND = dataclasses.replace(toml_schema.CONFIG, error=ConfigError)
+Seconds = Annotated[float, Range(0, MAX_DURATION_S, suffix=" s")]
+SimulatedShift = Annotated[float, Range(-MAX_SIMULATION_S, MAX_SIMULATION_S, suffix=" s")]
+
+
 @dataclass(frozen=True)
 class ExperimentSection:
     name: str
@@ -61,8 +67,8 @@ class ExperimentSection:
 @dataclass(frozen=True)
 class DesignSection:
     conditions: tuple[str, ...]
-    blocks_per_condition: int
-    trials_per_block: int
+    blocks_per_condition: Annotated[int, Range(1, MAX_BLOCKS_PER_CONDITION)]
+    trials_per_block: Annotated[int, Range(1, MAX_TRIALS_PER_BLOCK)]
     proportion_congruent: float
     proportion_neutral: float
     colours: tuple[str, ...]
@@ -72,28 +78,29 @@ class DesignSection:
 class ConditionSection:
     label: str
     instruction: str
-    treadmill_speed_kmh: float
+    treadmill_speed_kmh: Annotated[float, Range(0, MAX_SPEED_KMH, suffix=" km/h")]
 
 
 @dataclass(frozen=True)
 class TimingSection:
     """All durations in seconds."""
-    fixation_s: float
-    response_window_s: float
-    iti_min_s: float
-    iti_max_s: float
-    settle_s: float
-    feedback_s: float
+    fixation_s: Seconds
+    response_window_s: Seconds
+    iti_min_s: Seconds
+    iti_max_s: Seconds
+    settle_s: Seconds
+    feedback_s: Seconds
 
 
 @dataclass(frozen=True)
 class ResponseSection:
-    device: str
+    device: Annotated[str, OneOf(RESPONSE_DEVICES)]
     continue_key: str
     pause_key: str
     abort_key: str
     keys: Mapping[str, str]  # ink colour -> key name
-    joystick: int            # buttons: index of the joystick / gamepad (0 = the first found)
+    # buttons: index of the joystick / gamepad (0 = the first found)
+    joystick: Annotated[int, Range(0, 15, suffix=" (0 = the first joystick)")]
     buttons: Mapping[str, int]  # buttons: ink colour -> button number (0-based, as pyglet counts)
     code_keys: Mapping[str, str]  # voice: experimenter's accuracy code -> key (correct, wrong, unclear)
     code_default: str        # voice: accuracy_code of a trial without a code key (uncoded | correct)
@@ -134,21 +141,23 @@ class VoiceSection:
 
 @dataclass(frozen=True)
 class PracticeSection:
-    trials: int
+    trials: Annotated[int, Range(0, MAX_PRACTICE_TRIALS)]
     condition: str
     accuracy_criterion: float
-    max_repeats: int
+    max_repeats: Annotated[int, Range(1, MAX_PRACTICE_ROUNDS)]
 
 
 @dataclass(frozen=True)
 class DisplaySection:
     fullscreen: bool
-    screen: int
+    screen: Annotated[int, Range(0, 15, suffix=" (0 = the first screen)")]
     size_px: tuple[int, ...]
-    units: str
+    units: Annotated[str, OneOf(("height", "norm", "pix"),
+                                " (deg and cm need a calibrated monitor profile)")]
     text_height: float        # the word's letter height, in display units
     message_height: float     # participant messages (feedback, countdown, condition), >= text_height
-    min_screen_s: float       # a screen that waits for a key passes only on a key-down this long after it appeared
+    # a screen that waits for a key passes only on a key-down this long after it appeared
+    min_screen_s: Annotated[float, Range(0, 10, suffix=" s")]
     font: str
     background: tuple[int, ...]
     foreground: tuple[int, ...]
@@ -165,24 +174,25 @@ class LslSection:
     """Lab Streaming Layer markers (experiment/sync/lsl_markers.py); off by default."""
     enabled: bool
     stream_name: str
-    wait_for_consumers_s: float  # > 0: wait for a recorder to connect before the session starts
+    # > 0: wait for a recorder to connect before the session starts
+    wait_for_consumers_s: Annotated[float, Range(0, 600, suffix=" s (0 = do not wait)")]
 
 
 @dataclass(frozen=True)
 class SimulationSection:
     """Ex-Gaussian parameters of the simulated participant, in seconds."""
-    mu_s: float
-    sigma_s: float
-    tau_s: float
-    congruent_shift_s: float
-    neutral_shift_s: float
+    mu_s: Annotated[float, Range(0, MAX_SIMULATION_S, lo_open=True, suffix=" s")]
+    sigma_s: Annotated[float, Range(0, MAX_SIMULATION_S, suffix=" s")]
+    tau_s: Annotated[float, Range(0, MAX_SIMULATION_S, lo_open=True, suffix=" s")]
+    congruent_shift_s: SimulatedShift
+    neutral_shift_s: SimulatedShift
     error_rate: float
-    participant_sd_s: float
-    condition_shift_s: Mapping[str, float]
+    participant_sd_s: Annotated[float, Range(0, MAX_SIMULATION_S, suffix=" s")]
+    condition_shift_s: Mapping[str, SimulatedShift]
     press_min_s: float        # key-down to key-up of a simulated press: uniform in [press_min_s, press_max_s]
     press_max_s: float
     long_press_rate: float    # share of presses held for long_press_s instead
-    long_press_s: float
+    long_press_s: Annotated[float, Range(0, 10, suffix=" s")]
 
     def rt_parameters(self) -> dict[str, Any]:
         """The ex-Gaussian RT model's parameters (``analysis.statistics.simulation.RTModel`` keywords)."""
@@ -252,11 +262,10 @@ def merged_tables(base: dict[str, Any], overlay: Mapping[str, Any], source: str,
             out[key] = copy.deepcopy(value)
             continue
         if key not in out:
-            allowed = ", ".join(sorted(out)) or "(none)"
-            raise ConfigError(f"{source}: unknown key '{dotted}'; allowed here: {allowed}")
+            raise ConfigError(f"{source}: {unknown_key(KIND, dotted, sorted(out), '')}")
         if isinstance(out[key], dict):
             if not isinstance(value, dict):
-                raise ConfigError(f"{source}: '{dotted}' must be a table, got {value!r}")
+                raise ConfigError(f"{source}: {not_table(KIND, dotted, value, '')}")
             out[key] = merged_tables(out[key], value, source, dotted + ".")
         else:
             out[key] = copy.deepcopy(value)
@@ -285,11 +294,11 @@ def load_config(*overlays: Path | Mapping[str, Any]) -> Config:
 
 def config_from_tables(raw: Mapping[str, Any]) -> Config:
     """Validate complete config tables (as in default.toml) into a :class:`Config`."""
-    sections = {name: _section(cls, raw.get(name), name) for name, cls in _SECTIONS.items()}
+    sections = {name: table_of(KIND, cls, raw.get(name), name) for name, cls in _SECTIONS.items()}
     conditions_raw = raw.get("conditions")
     if not isinstance(conditions_raw, dict):
-        raise ConfigError("conditions: must be a table of condition tables")
-    conditions = {name: _section(ConditionSection, table, f"conditions.{name}")
+        raise not_table(KIND, "conditions", conditions_raw, "")
+    conditions = {name: table_of(KIND, ConditionSection, table, f"conditions.{name}")
                   for name, table in conditions_raw.items()}
     try:
         stimuli = load_stimulus_set(sections["experiment"].language,
@@ -308,201 +317,112 @@ def stimuli_folder(stimuli_dir: str) -> Path:
     return STIMULI_DIR.parent / Path(stimuli_dir).expanduser()
 
 
-def _section(cls: type, table: Any, name: str) -> Any:
-    if not isinstance(table, dict):
-        raise ConfigError(f"{name}: missing table [{name}]")
-    hints = typing.get_type_hints(cls)
-    fields = [f.name for f in dataclasses.fields(cls)]
-    unknown = sorted(set(table) - set(fields))
-    if unknown:
-        raise ConfigError(f"unknown key '{name}.{unknown[0]}'; allowed: {', '.join(fields)}")
-    values = {}
-    for field in fields:
-        key = f"{name}.{field}"
-        if field not in table:
-            raise ConfigError(f"{key}: missing (add it to the config)")
-        values[field] = _typed(table[field], hints[field], key)
-    return cls(**values)
-
-
-def _typed(value: Any, hint: Any, key: str) -> Any:
-    """``value`` converted to the annotated type, or a ConfigError naming ``key``."""
-    origin = typing.get_origin(hint)
-    if hint is bool:
-        if not isinstance(value, bool):
-            raise ConfigError(f"{key} = {value!r}: must be true or false")
-        return value
-    if hint is int:
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise ConfigError(f"{key} = {value!r}: must be a whole number")
-        return value
-    if hint is float:
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise ConfigError(f"{key} = {value!r}: must be a number")
-        if not math.isfinite(value):
-            raise ConfigError(f"{key} = {value!r}: must be a finite number")
-        return float(value)
-    if hint is str:
-        if not isinstance(value, str) or not value:
-            raise ConfigError(f"{key} = {value!r}: must be a non-empty string")
-        return value
-    if origin is tuple:
-        item = typing.get_args(hint)[0]
-        if not isinstance(value, list):
-            raise ConfigError(f"{key} = {value!r}: must be a list")
-        return tuple(_typed(v, item, f"{key}[{i}]") for i, v in enumerate(value))
-    if origin in (collections.abc.Mapping, dict):
-        item = typing.get_args(hint)[1]
-        if not isinstance(value, dict):
-            raise ConfigError(f"{key} = {value!r}: must be a table")
-        return {k: _typed(v, item, f"{key}.{k}") for k, v in value.items()}
-    raise TypeError(f"unsupported config type {hint} for {key}")  # a programming error
-
-
-def _require(ok: bool, key: str, value: Any, allowed: str) -> None:
-    if not ok:
-        raise ConfigError(f"{key} = {value!r}: {allowed}")
-
-
-def _within(value: float, lo: float, hi: float, key: str, unit: str = "") -> None:
-    _require(lo <= value <= hi, key, value, f"must be between {lo:g} and {hi:g}{unit}")
-
-
 def _check_ranges(c: Config) -> None:
     d, t, r, p, disp, s = c.design, c.timing, c.response, c.practice, c.display, c.simulation
     e = c.experiment
-    problem = name_problem(e.name, "experiment.name")
-    _require(problem is None, "experiment.name", e.name, str(problem))
-    _require(e.base_seed >= 0, "experiment.base_seed", e.base_seed, "must be >= 0")
-    _require(len(d.conditions) >= 1 and len(set(d.conditions)) == len(d.conditions),
-             "design.conditions", list(d.conditions), "must list each condition once")
+    bad_name = name_problem(e.name, "experiment.name")
+    require(KIND, bad_name is None, "experiment.name", e.name, str(bad_name))
+    require(KIND, e.base_seed >= 0, "experiment.base_seed", e.base_seed, "must be >= 0")
+    require(KIND, len(d.conditions) >= 1 and len(set(d.conditions)) == len(d.conditions),
+            "design.conditions", list(d.conditions), "must list each condition once")
     for name in d.conditions:
-        _require(name in c.conditions, "design.conditions", name,
-                 f"unknown condition; add a table [conditions.{name}] (label, instruction, "
-                 f"treadmill_speed_kmh) or use one of {', '.join(c.conditions)}")
+        require(KIND, name in c.conditions, "design.conditions", name,
+                f"unknown condition; add a table [conditions.{name}] (label, instruction, "
+                f"treadmill_speed_kmh) or use one of {', '.join(c.conditions)}")
     for name in c.conditions:
-        _require(re.fullmatch(CONDITION_NAME, name) is not None, f"conditions.{name}", name,
-                 "a condition name must be lower-case letters, digits and _ (starting with a "
-                 "letter)")
-        _within(c.conditions[name].treadmill_speed_kmh, 0, MAX_SPEED_KMH,
-                f"conditions.{name}.treadmill_speed_kmh", " km/h")
-    _within(d.blocks_per_condition, 1, MAX_BLOCKS_PER_CONDITION, "design.blocks_per_condition")
-    _within(d.trials_per_block, 1, MAX_TRIALS_PER_BLOCK, "design.trials_per_block")
+        require(KIND, re.fullmatch(CONDITION_NAME, name) is not None, f"conditions.{name}", name,
+                "a condition name must be lower-case letters, digits and _ (starting with a "
+                "letter)")
     for key, prop in (("proportion_congruent", d.proportion_congruent),
                       ("proportion_neutral", d.proportion_neutral)):
-        _require(0.0 <= prop < 1.0, f"design.{key}", prop, "must be in [0, 1)")
-    _require(d.proportion_congruent + d.proportion_neutral < 1.0, "design.proportion_neutral",
-             d.proportion_neutral, "proportion_congruent + proportion_neutral must be < 1")
+        require(KIND, 0.0 <= prop < 1.0, f"design.{key}", prop, "must be in [0, 1)")
+    require(KIND, d.proportion_congruent + d.proportion_neutral < 1.0, "design.proportion_neutral",
+            d.proportion_neutral, "proportion_congruent + proportion_neutral must be < 1")
     try:
         trial_type_counts(d.trials_per_block, d.proportion_congruent, d.proportion_neutral,
                           len(d.colours))
     except ValueError as exc:
-        raise ConfigError(f"design.trials_per_block = {d.trials_per_block}: {exc}") from None
-    for key in ("fixation_s", "response_window_s", "iti_min_s", "iti_max_s", "settle_s",
-                "feedback_s"):
-        _within(getattr(t, key), 0, MAX_DURATION_S, f"timing.{key}", " s")
-    _require(t.response_window_s >= 0.2, "timing.response_window_s", t.response_window_s,
-             "must be >= 0.2 s")
-    _require(t.iti_max_s >= t.iti_min_s, "timing.iti_max_s", t.iti_max_s,
-             f"must be >= timing.iti_min_s ({t.iti_min_s})")
-    _require(t.iti_min_s >= 0.05, "timing.iti_min_s", t.iti_min_s,
-             "must be >= 0.05 s (the trial's data are saved during the interval)")
-    _require(r.device in RESPONSE_DEVICES, "response.device", r.device,
-             f"allowed: {', '.join(RESPONSE_DEVICES)}")
-    _require(set(r.keys) == set(d.colours), "response.keys", sorted(r.keys),
-             f"must map exactly the colours in design.colours ({', '.join(d.colours)})")
+        raise problem(KIND, "design.trials_per_block", d.trials_per_block, str(exc)) from None
+    require(KIND, t.response_window_s >= 0.2, "timing.response_window_s", t.response_window_s,
+            "must be >= 0.2 s")
+    require(KIND, t.iti_max_s >= t.iti_min_s, "timing.iti_max_s", t.iti_max_s,
+            f"must be >= timing.iti_min_s ({t.iti_min_s})")
+    require(KIND, t.iti_min_s >= 0.05, "timing.iti_min_s", t.iti_min_s,
+            "must be >= 0.05 s (the trial's data are saved during the interval)")
+    require(KIND, set(r.keys) == set(d.colours), "response.keys", sorted(r.keys),
+            f"must map exactly the colours in design.colours ({', '.join(d.colours)})")
     keys = list(r.keys.values())
-    _require(len(set(keys)) == len(keys), "response.keys", keys, "each colour needs its own key")
+    require(KIND, len(set(keys)) == len(keys), "response.keys", keys,
+            "each colour needs its own key")
     named = [(f"response.keys.{colour}", key) for colour, key in r.keys.items()]
     named += [(f"response.{n}", getattr(r, n)) for n in ("continue_key", "pause_key", "abort_key")]
     named += [(f"response.code_keys.{code}", key) for code, key in r.code_keys.items()]
     for key_path, key in named:
-        _require(key_problem(key) is None, key_path, key, str(key_problem(key)))
-    _within(r.joystick, 0, 15, "response.joystick", " (0 = the first joystick)")
-    _require(set(r.buttons) == set(d.colours), "response.buttons", sorted(r.buttons),
-             f"must map exactly the colours in design.colours ({', '.join(d.colours)})")
+        require(KIND, key_problem(key) is None, key_path, key, str(key_problem(key)))
+    require(KIND, set(r.buttons) == set(d.colours), "response.buttons", sorted(r.buttons),
+            f"must map exactly the colours in design.colours ({', '.join(d.colours)})")
     for colour, number in r.buttons.items():
-        _require(0 <= number <= 255, f"response.buttons.{colour}", number,
-                 "must be a button number from 0 to 255 (0-based, as pyglet counts them)")
+        require(KIND, 0 <= number <= 255, f"response.buttons.{colour}", number,
+                "must be a button number from 0 to 255 (0-based, as pyglet counts them)")
     buttons = list(r.buttons.values())
-    _require(len(set(buttons)) == len(buttons), "response.buttons", buttons,
-             "each colour needs its own button")
+    require(KIND, len(set(buttons)) == len(buttons), "response.buttons", buttons,
+            "each colour needs its own button")
     control = [r.continue_key, r.pause_key, r.abort_key]
-    _require(len(set(control)) == 3, "response.abort_key", r.abort_key,
-             "continue_key, pause_key and abort_key must be three different keys")
+    require(KIND, len(set(control)) == 3, "response.abort_key", r.abort_key,
+            "continue_key, pause_key and abort_key must be three different keys")
     for name in ("continue_key", "pause_key", "abort_key"):
-        _require(getattr(r, name) not in keys, f"response.{name}", getattr(r, name),
-                 "must differ from every response key")
+        require(KIND, getattr(r, name) not in keys, f"response.{name}", getattr(r, name),
+                "must differ from every response key")
     if r.device == "voice":
         _check_voice(c)
-    _within(p.trials, 0, MAX_PRACTICE_TRIALS, "practice.trials")
-    _require(p.condition in c.conditions, "practice.condition", p.condition,
-             f"allowed: {', '.join(c.conditions)}")
-    _require(0 <= p.accuracy_criterion <= 1, "practice.accuracy_criterion",
-             p.accuracy_criterion, "must be in [0, 1]")
-    _within(p.max_repeats, 1, MAX_PRACTICE_ROUNDS, "practice.max_repeats")
-    _require(disp.units in ("height", "norm", "pix"), "display.units", disp.units,
-             "allowed: height, norm, pix (deg and cm need a calibrated monitor profile)")
-    _require(len(disp.size_px) == 2 and all(0 < v <= MAX_SCREEN_PX for v in disp.size_px),
-             "display.size_px", list(disp.size_px),
-             f"must be [width, height] in pixels, each 1-{MAX_SCREEN_PX}")
-    _within(disp.screen, 0, 15, "display.screen", " (0 = the first screen)")
+    choice(KIND, "practice.condition", p.condition, tuple(c.conditions))
+    require(KIND, 0 <= p.accuracy_criterion <= 1, "practice.accuracy_criterion",
+            p.accuracy_criterion, "must be in [0, 1]")
+    require(KIND, len(disp.size_px) == 2 and all(0 < v <= MAX_SCREEN_PX for v in disp.size_px),
+            "display.size_px", list(disp.size_px),
+            f"must be [width, height] in pixels, each 1-{MAX_SCREEN_PX}")
     tallest = {"height": 1.0, "norm": 2.0, "pix": float(MAX_SCREEN_PX)}[disp.units]
-    _require(0 < disp.text_height <= tallest, "display.text_height", disp.text_height,
-             f"must be > 0 and at most {tallest:g} ({disp.units} units: the screen height)")
-    _require(tallest >= disp.message_height >= disp.text_height, "display.message_height",
-             disp.message_height, f"must be >= display.text_height ({disp.text_height}): "
-             f"participants read messages while walking; and at most {tallest:g}")
-    _require(0 <= disp.min_screen_s <= 10, "display.min_screen_s", disp.min_screen_s,
-             "must be between 0 and 10 s")
+    require(KIND, 0 < disp.text_height <= tallest, "display.text_height", disp.text_height,
+            f"must be > 0 and at most {tallest:g} ({disp.units} units: the screen height)")
+    require(KIND, tallest >= disp.message_height >= disp.text_height, "display.message_height",
+            disp.message_height, f"must be >= display.text_height ({disp.text_height}): "
+            f"participants read messages while walking; and at most {tallest:g}")
     for key in ("background", "foreground"):
         rgb = getattr(disp, key)
-        _require(len(rgb) == 3 and all(0 <= v <= 255 for v in rgb), f"display.{key}",
-                 list(rgb), "must be [r, g, b] with values 0-255")
-    for key in ("mu_s", "tau_s"):
-        _require(0 < getattr(s, key) <= MAX_SIMULATION_S, f"simulation.{key}", getattr(s, key),
-                 f"must be > 0 and at most {MAX_SIMULATION_S:g} s")
-    for key in ("sigma_s", "participant_sd_s"):
-        _within(getattr(s, key), 0, MAX_SIMULATION_S, f"simulation.{key}", " s")
-    shifts = [(f"simulation.{k}", getattr(s, k)) for k in ("congruent_shift_s", "neutral_shift_s")]
-    shifts += [(f"simulation.condition_shift_s.{k}", v) for k, v in s.condition_shift_s.items()]
-    for key, value in shifts:
-        _within(value, -MAX_SIMULATION_S, MAX_SIMULATION_S, key, " s")
-    _require(0 <= s.error_rate < 1, "simulation.error_rate", s.error_rate, "must be in [0, 1)")
-    _require(0 <= s.press_min_s <= s.press_max_s <= 5, "simulation.press_max_s", s.press_max_s,
-             f"must be >= simulation.press_min_s ({s.press_min_s}) and <= 5 s")
-    _require(0 <= s.long_press_rate <= 1, "simulation.long_press_rate", s.long_press_rate,
-             "must be in [0, 1]")
-    _require(0 <= s.long_press_s <= 10, "simulation.long_press_s", s.long_press_s,
-             "must be between 0 and 10 s")
-    _require(0 <= c.frame_qa.warn_dropped_share <= 1, "frame_qa.warn_dropped_share",
-             c.frame_qa.warn_dropped_share, "must be a share between 0 and 1 (e.g. 0.01 = 1%)")
-    _require(0 <= c.lsl.wait_for_consumers_s <= 600, "lsl.wait_for_consumers_s",
-             c.lsl.wait_for_consumers_s, "must be between 0 and 600 s (0 = do not wait)")
+        require(KIND, len(rgb) == 3 and all(0 <= v <= 255 for v in rgb), f"display.{key}",
+                list(rgb), "must be [r, g, b] with values 0-255")
+    require(KIND, 0 <= s.error_rate < 1, "simulation.error_rate", s.error_rate, "must be in [0, 1)")
+    require(KIND, 0 <= s.press_min_s <= s.press_max_s <= 5, "simulation.press_max_s", s.press_max_s,
+            f"must be >= simulation.press_min_s ({s.press_min_s}) and <= 5 s")
+    require(KIND, 0 <= s.long_press_rate <= 1, "simulation.long_press_rate", s.long_press_rate,
+            "must be in [0, 1]")
+    require(KIND, 0 <= c.frame_qa.warn_dropped_share <= 1, "frame_qa.warn_dropped_share",
+            c.frame_qa.warn_dropped_share, "must be a share between 0 and 1 (e.g. 0.01 = 1%)")
     missing = [n for n in d.conditions if n not in s.condition_shift_s]
-    _require(not missing, "simulation.condition_shift_s", missing,
-             "needs a shift (s) for every condition in design.conditions")
+    require(KIND, not missing, "simulation.condition_shift_s", missing,
+            "needs a shift (s) for every condition in design.conditions")
 
 
 def _check_voice(c: Config) -> None:
     r, v = c.response, c.voice
-    _require(set(r.code_keys) == set(ACCURACY_CODES), "response.code_keys", sorted(r.code_keys),
-             f"must map exactly {', '.join(ACCURACY_CODES)} to keys")
+    require(KIND, set(r.code_keys) == set(ACCURACY_CODES), "response.code_keys",
+            sorted(r.code_keys),
+            f"must map exactly {', '.join(ACCURACY_CODES)} to keys")
     codes = list(r.code_keys.values())
-    _require(len(set(codes)) == len(codes), "response.code_keys", codes, "each code needs its own key")
+    require(KIND, len(set(codes)) == len(codes), "response.code_keys", codes,
+            "each code needs its own key")
     for code, key in r.code_keys.items():
-        _require(key not in (r.continue_key, r.pause_key, r.abort_key), f"response.code_keys.{code}",
-                 key, "must differ from continue_key, pause_key and abort_key")
-    _require(0.0 <= r.code_time_s <= 10.0, "response.code_time_s", r.code_time_s,
-             "must be between 0 and 10 s")
-    _require(r.code_default in CODE_DEFAULTS, "response.code_default", r.code_default,
-             f"allowed: {', '.join(CODE_DEFAULTS)}")
-    _require(v.sample_rate_hz in (32000, 44100, 48000, 88200, 96000), "voice.sample_rate_hz",
-             v.sample_rate_hz, "allowed: 32000, 44100, 48000, 88200, 96000")
-    _within(v.channel, 0, 63, "voice.channel")
-    _require(1.0 <= v.noise_calibration_s <= 30.0, "voice.noise_calibration_s",
-             v.noise_calibration_s, "must be between 1 and 30 s (3-5 s is best)")
-    _require(0.5 <= v.mic_check_s <= 30.0, "voice.mic_check_s", v.mic_check_s,
-             "must be between 0.5 and 30 s")
-    _require(c.timing.response_window_s >= 1.0, "timing.response_window_s",
-             c.timing.response_window_s, "must be >= 1 s with response.device = 'voice'")
+        require(KIND, key not in (r.continue_key, r.pause_key, r.abort_key),
+                f"response.code_keys.{code}",
+                key, "must differ from continue_key, pause_key and abort_key")
+    require(KIND, 0.0 <= r.code_time_s <= 10.0, "response.code_time_s", r.code_time_s,
+            "must be between 0 and 10 s")
+    choice(KIND, "response.code_default", r.code_default, CODE_DEFAULTS)
+    choice(KIND, "voice.sample_rate_hz", v.sample_rate_hz, SAMPLE_RATES_HZ)
+    require(KIND, 0 <= v.channel <= 63, "voice.channel", v.channel, "must be between 0 and 63")
+    require(KIND, 1.0 <= v.noise_calibration_s <= 30.0, "voice.noise_calibration_s",
+            v.noise_calibration_s, "must be between 1 and 30 s (3-5 s is best)")
+    require(KIND, 0.5 <= v.mic_check_s <= 30.0, "voice.mic_check_s", v.mic_check_s,
+            "must be between 0.5 and 30 s")
+    require(KIND, c.timing.response_window_s >= 1.0, "timing.response_window_s",
+            c.timing.response_window_s, "must be >= 1 s with response.device = 'voice'")
