@@ -589,6 +589,11 @@ def language_table(summary: dict) -> list[str]:
     return lines
 
 
+def _code(text: str) -> str:
+    """``text`` as a Markdown code span (double backticks: espeak-ng phonemes contain `)."""
+    return f"`` {text} ``"
+
+
 def languages_section(checks: list[LanguageCheck]) -> list[str]:
     """Markdown lines: every words.toml language, whether the benchmark speaks it (and why
     not), its voice, and each word as displayed, as spoken, its espeak-ng phonemes and
@@ -604,7 +609,7 @@ def languages_section(checks: list[LanguageCheck]) -> list[str]:
     for c in checks:
         words = "; ".join(
             f"{w.word}" + (f" -> {w.spoken}" if w.spoken != w.word.lower() else "")
-            + f" [`{w.phonemes.replace('|', chr(92) + '|')}`] "
+            + f" [{_code(w.phonemes.replace('|', chr(92) + '|'))}] "
             f"/{INITIAL_PHONEME.get((c.language, w.word), '?')}/"
             for w in c.words)
         lines.append(f"| {c.language} | {'yes' if c.speakable else 'no: ' + c.reason} | "
@@ -613,7 +618,7 @@ def languages_section(checks: list[LanguageCheck]) -> list[str]:
         if odd and any("(" in w.displayed_phonemes for w in odd):
             notes.append(f"- **{c.language}**: the language's own espeak-ng voice reads the "
                          "displayed words as " + ", ".join(
-                             f"{w.word} `{w.displayed_phonemes}`" for w in odd)
+                             f"{w.word} {_code(w.displayed_phonemes)}" for w in odd)
                          + " (a switch to another language); the benchmark speaks them as "
                          "in the table (see `bench/voicekey_languages.py`).")
     if not all(c.speakable for c in checks):
