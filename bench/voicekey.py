@@ -1,7 +1,8 @@
 """Voice-key accuracy benchmark: speech-onset error on synthesised colour words in walking noise.
 
-Test set: every colour word of every language in ``stimuli/words.toml``, spoken by
-espeak-ng with several voice variants, speaking rates and pitches, placed at a random known
+Test set: every colour word of every language in ``stimuli/words.toml`` that espeak-ng
+speaks (``bench.voicekey_languages``: the others are named in the results with the reason),
+spoken by espeak-ng with several voice variants, speaking rates and pitches, placed at a random known
 onset inside a 2.5 s recording of walking-like noise (``experiment.simulation.walking_noise``: treadmill
 belt and motor, footsteps at ~1.8 Hz, breathing), mixed at 20, 10 and 5 dB SNR (speech
 active RMS vs the walking noise's RMS over the whole recording). Each item has its own
@@ -24,11 +25,15 @@ are the detector's and which the signal's; the targets are set relative to it.
 
 ``main(out_dir)`` writes ``<out_dir>/voicekey.md`` and ``<out_dir>/voicekey.json`` for the
 eval split (``python -m bench voicekey``); ``main(out_dir, "dev")`` runs the tuning split.
+``python -m bench.voicekey --per-word K`` runs the first K items per colour word of each split
+(a reduced run, labelled as such in the results).
 Synthesised words are cached under ``bench/work/voicekey/`` (git-ignored; delete it to
 re-synthesise), so a second run does not call espeak-ng.
 """
 from __future__ import annotations
 
+import argparse
+import dataclasses
 import functools
 import os
 import pickle
@@ -37,7 +42,6 @@ import json
 import subprocess
 import sys
 import time
-import tomllib
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -45,10 +49,13 @@ from pathlib import Path
 import numpy as np
 
 from bench.ideal_observer import evidence_time_s
+from bench.voicekey_languages import (EXPERIMENTER_PHRASES, EXPERIMENTER_VARIANTS, INITIAL_PHONEME,
+                                      VOICES, LanguageCheck, benchmark_words, language_checks,
+                                      spoken_form)
 from experiment.simulation.speech import SpokenWord, place_word, synthesise
 from experiment.voice.voicekey import OnsetTracker, calibrate, detect_onset, threshold_onset
 from experiment.simulation.walking_noise import (active_rms, clip, inhalation, machine_condition,
-                                      mix_at_snr, random_condition, walking_noise)
+                                                 mix_at_snr, random_condition, walking_noise)
 
 RATE_HZ = 48000
 RECORDING_S = 2.5
@@ -61,17 +68,8 @@ EARLY_S = 0.050            # detected this much before the true onset = false al
 EVIDENCE_NATS = (5.0, 10.0)  # ideal-observer evidence levels reported (bench.ideal_observer)
 REFERENCE_NATS = 10.0        # the level the targets are set against
 ROOT = Path(__file__).resolve().parents[1]
-WORDS_TOML = ROOT / "stimuli" / "words.toml"
 CACHE_DIR = ROOT / "bench" / "work" / "voicekey"
 
-# espeak-ng base voice per language, and initial phonemes (IPA) of the colour words.
-BASE_VOICES = {"en": ("en-us", "en-gb"), "de": ("de",), "nl": ("nl",)}
-INITIAL_PHONEME = {
-    ("en", "RED"): "r", ("en", "GREEN"): "g", ("en", "BLUE"): "b", ("en", "YELLOW"): "j",
-    ("de", "ROT"): "r", ("de", "GRÜN"): "g", ("de", "BLAU"): "b", ("de", "GELB"): "g",
-    ("nl", "ROOD"): "r", ("nl", "GROEN"): "ɣ", ("nl", "BLAUW"): "b", ("nl", "GEEL"): "ɣ",
-}
-PLOSIVES = {"b", "g", "d", "p", "t", "k"}
 
 # The settings every item is heard in; each is its own row in the report.
 HARDSHIPS = {
@@ -86,11 +84,6 @@ HARDSHIPS = {
     "clipping": "the recording (and its calibration) through an input stage that clips "
                 "the loudest 3-12 dB of the word",
 }
-# What the experimenter says (the second voice), per language of the item.
-EXPERIMENTER_PHRASES = {"en": ("okay", "next one", "good", "keep walking"),
-                        "de": ("okay", "weiter", "gut so", "weiter gehen"),
-                        "nl": ("oké", "volgende", "goed zo", "blijf lopen")}
-EXPERIMENTER_VOICES = ("en-gb+m7", "en-us+f2", "de+m4", "nl+f4")
 
 
 @dataclass(frozen=True)
@@ -104,8 +97,8 @@ class Split:
 
 
 SPLITS = {
-    "dev": Split("dev", ("", "m1", "m3", "f1", "f3", "klatt", "croak"), 1000, 120, 30),
-    "eval": Split("eval", ("", "m2", "m4", "m7", "f2", "f4", "f5", "klatt2", "klatt4"), 2026, 240, 60),
+    "dev": Split("dev", ("", "m1", "m3", "f1", "f3", "klatt", "croak"), 1000, 144, 30),
+    "eval": Split("eval", ("", "m2", "m4", "m7", "f2", "f4", "f5", "klatt2", "klatt4"), 2026, 252, 60),
 }
 
 # Targets at each of TARGET_SNRS_DB (issue 15), over all hardships together.
@@ -131,9 +124,12 @@ class Hardness:
 
 @dataclass(frozen=True)
 class Item:
+    """One spoken colour word: ``word`` as displayed, ``spoken`` the text espeak-ng is given
+    (``bench.voicekey_languages.spoken_form``), ``phoneme`` its initial phoneme (IPA)."""
     index: int
     language: str
     word: str
+    spoken: str
     phoneme: str
     voice: str
     words_per_minute: int
@@ -146,25 +142,20 @@ class Item:
 
 
 def colour_words() -> list[tuple[str, str]]:
-    """(language, word) for every colour word in stimuli/words.toml of the languages whose
-    initial phonemes are annotated here (BASE_VOICES): the set the targets were set on."""
-    with open(WORDS_TOML, "rb") as fh:
-        table = tomllib.load(fh)
-    return [(lang, w) for lang in table if lang in BASE_VOICES
-            for w in table[lang]["colours"].values()]
-
-
-def initial_phoneme(language: str, word: str) -> str:
-    return INITIAL_PHONEME.get((language, word), word[:1].lower())
+    """(language, word as displayed) for every colour word in stimuli/words.toml of the
+    languages espeak-ng speaks (``bench.voicekey_languages.benchmark_words``)."""
+    return benchmark_words()
 
 
 def _hardness(rng: np.random.Generator, language: str) -> Hardness:
-    phrases = EXPERIMENTER_PHRASES.get(language, EXPERIMENTER_PHRASES["en"])
+    """The harder settings' random parameters; the experimenter speaks ``language``."""
+    phrases = EXPERIMENTER_PHRASES[language]
     return Hardness(
         breath_s=float(rng.uniform(0.2, 0.6)), breath_gap_s=float(rng.uniform(0.0, 0.25)),
         breath_db=float(rng.uniform(-6.0, 2.0)), breath_seed=int(rng.integers(2**31)),
         experimenter_text=phrases[int(rng.integers(len(phrases)))],
-        experimenter_voice=EXPERIMENTER_VOICES[int(rng.integers(len(EXPERIMENTER_VOICES)))],
+        experimenter_voice=(VOICES[language][0] + "+"
+                            + EXPERIMENTER_VARIANTS[int(rng.integers(len(EXPERIMENTER_VARIANTS)))]),
         experimenter_wpm=int(rng.integers(140, 200)),
         experimenter_db=float(rng.uniform(-20.0, -8.0)),
         experimenter_start_fraction=float(rng.uniform(0.0, 1.0)),
@@ -173,18 +164,24 @@ def _hardness(rng: np.random.Generator, language: str) -> Hardness:
 
 
 def make_items(split: Split) -> list[Item]:
-    """The split's items, balanced over words; deterministic for the split's seed."""
+    """The split's items, balanced over words (item i says word i mod the number of words);
+    deterministic for the split's seed. The first k x (number of words) items are the
+    split's first k items per word."""
+    words = colour_words()
+    if split.n_items % len(words):
+        raise ValueError(f"split {split.name!r}: n_items={split.n_items} is not a multiple of "
+                         f"the {len(words)} colour words, so the words would not be balanced")
     rng = np.random.default_rng(split.seed)
     hard_rng = np.random.default_rng([split.seed, 15])
-    words = colour_words()
     items = []
     for i in range(split.n_items):
         lang, word = words[i % len(words)]
-        base = BASE_VOICES.get(lang, (lang,))
+        base = VOICES[lang]
         base_voice = base[int(rng.integers(len(base)))]
         variant = split.variants[int(rng.integers(len(split.variants)))]
         items.append(Item(
-            index=i, language=lang, word=word, phoneme=initial_phoneme(lang, word),
+            index=i, language=lang, word=word, spoken=spoken_form(lang, word),
+            phoneme=INITIAL_PHONEME[(lang, word)],
             voice=base_voice + (f"+{variant}" if variant else ""),
             words_per_minute=int(rng.integers(130, 231)), pitch=int(rng.integers(25, 76)),
             condition_seed=int(rng.integers(2**31)), noise_seed=int(rng.integers(2**31)),
@@ -246,7 +243,7 @@ def item_audio(item: Item, machine: bool = False, cache_dir: Path | None = CACHE
     """(speech placed in the recording (len = recording), true onset s, trial noise,
     calibration noise); with ``machine`` the noise has belt slap and speech-band whine.
     Memoised for the last few items: the arrays are shared, do not modify them."""
-    word = cached_word(item.word.lower(), item.voice, item.words_per_minute, item.pitch, RATE_HZ,
+    word = cached_word(item.spoken, item.voice, item.words_per_minute, item.pitch, RATE_HZ,
                        cache_dir)
     n = int(RECORDING_S * RATE_HZ)
     speech, onset_s = place_word(word, item.onset_target_s)
@@ -298,17 +295,17 @@ def trial_audio(item: Item, hardship: str, snr_db: float,
     return Trial(x, clean, onset_s, noise, calib)
 
 
-def noise_only_audio(split: Split, hardship: str, k: int,
+def noise_only_audio(split: Split, hardship: str, k: int, language: str = "en",
                      cache_dir: Path | None = CACHE_DIR) -> tuple[np.ndarray, np.ndarray]:
     """(recording, calibration) of the ``k``-th noise-only clip of ``split`` in ``hardship``:
-    no word; an inhalation or the experimenter somewhere in the clip; clipped 3-12 dB
-    below the clip's loudest sample."""
+    no word; an inhalation or the experimenter (speaking ``language``) somewhere in the
+    clip; clipped 3-12 dB below the clip's loudest sample."""
     rng = np.random.default_rng([split.seed + 1, k])
     cond_seed, seed, calib_seed = (int(v) for v in rng.integers(2**31, size=3))
-    item = Item(index=-1, language=("en", "de", "nl")[k % 3], word="", phoneme="", voice="",
+    item = Item(index=-1, language=language, word="", spoken="", phoneme="", voice="",
                 words_per_minute=0, pitch=0, condition_seed=cond_seed, noise_seed=seed,
                 calibration_seed=calib_seed, onset_target_s=float(rng.uniform(*ONSET_RANGE_S)),
-                hard=_hardness(rng, ("en", "de", "nl")[k % 3]))
+                hard=_hardness(rng, language))
     cond = machine_condition(cond_seed) if hardship == "machine" else random_condition(cond_seed)
     noise = walking_noise(RECORDING_S, RATE_HZ, seed, cond)
     calib = walking_noise(CALIBRATION_S, RATE_HZ, calib_seed, cond)
@@ -361,8 +358,8 @@ def item_rows(it: Item, hardships: tuple[str, ...] = tuple(HARDSHIPS),
 
 
 def _noise_only_row(args) -> dict:
-    split, hardship, k, cache_dir = args
-    noise, calib = noise_only_audio(split, hardship, k, cache_dir)
+    split, hardship, k, language, cache_dir = args
+    noise, calib = noise_only_audio(split, hardship, k, language, cache_dir)
     return {"hardship": hardship, "clip": k,
             "ours_s": detect_onset(noise, RATE_HZ, calibrate(calib, RATE_HZ)).onset_s,
             "threshold_s": threshold_onset(noise, RATE_HZ, noise=calib)}
@@ -375,9 +372,11 @@ def evaluate(split: Split, progress: bool = True, cache_dir: Path | None = CACHE
     Items run in ``workers`` processes; the result does not depend on their number."""
     items = make_items(split)
     for it in items:     # synthesise in this process: the workers then only read the cache
-        cached_word(it.word.lower(), it.voice, it.words_per_minute, it.pitch, RATE_HZ, cache_dir)
+        cached_word(it.spoken, it.voice, it.words_per_minute, it.pitch, RATE_HZ, cache_dir)
     rows, t_detect = [], []
-    jobs = [(split, h, k, cache_dir) for h in hardships for k in range(split.n_noise_only)]
+    languages = list(dict.fromkeys(lang for lang, _ in colour_words()))
+    jobs = [(split, h, k, languages[k % len(languages)], cache_dir)
+            for h in hardships for k in range(split.n_noise_only)]
     with ProcessPoolExecutor(max_workers=workers) as pool:
         for n, (r, t) in enumerate(pool.map(item_rows, items, [hardships] * len(items),
                                             [cache_dir] * len(items)), 1):
@@ -431,12 +430,13 @@ def evidence_stats(rows: list[dict], nats: float) -> dict:
 def summarise(result: dict) -> dict:
     """Statistics of :func:`evaluate`'s result: per SNR over all hardships ('per_snr'), per
     SNR and hardship ('per_hardship'), per SNR and initial phoneme over all hardships
-    ('by_phoneme'), the ideal observer ('ideal_observer'), the SNR estimate, online use and
+    ('by_phoneme'), per SNR and language over all hardships ('by_language'), the ideal observer ('ideal_observer'), the SNR estimate, online use and
     the noise-only false detections (per hardship and in total)."""
     rows = result["rows"]
-    out = {"per_snr": {}, "per_hardship": {}, "by_phoneme": {}, "ideal_observer": {},
-           "snr_estimate": {}}
+    out = {"per_snr": {}, "per_hardship": {}, "by_phoneme": {}, "by_language": {},
+           "ideal_observer": {}, "snr_estimate": {}}
     phonemes = sorted({r["phoneme"] for r in rows})
+    languages = list(dict.fromkeys(r["language"] for r in rows))
     hardships = list(dict.fromkeys(r["hardship"] for r in rows))
 
     def stats(sub):
@@ -449,6 +449,8 @@ def summarise(result: dict) -> dict:
                                          for h in hardships if any(r["hardship"] == h for r in sub)}
         out["by_phoneme"][str(snr)] = {ph: stats([r for r in sub if r["phoneme"] == ph])
                                        for ph in phonemes}
+        out["by_language"][str(snr)] = {lang: stats([r for r in sub if r["language"] == lang])
+                                        for lang in languages}
         est = np.array([r["ours_snr_db"] - snr for r in sub
                         if r["ours_snr_db"] is not None and r["hardship"] == "walking"])
         out["snr_estimate"][str(snr)] = {
@@ -571,6 +573,60 @@ def setting_table(summary: dict) -> list[str]:
     return lines
 
 
+def language_table(summary: dict) -> list[str]:
+    """Markdown lines: errors per SNR and language, all settings together."""
+    lines = ["Median / p95 abs. error in ms; 'x obs.': p95 over the observer's p95; misses; "
+             "onsets more than 20 ms early / late.", "",
+             "| SNR dB | language | n | median | p95 | observer p95 | x obs. | misses | "
+             "> 20 ms early / late |", "|---|---|---|---|---|---|---|---|---|"]
+    for snr in SNRS_DB:
+        for lang, v in summary["by_language"][str(snr)].items():
+            o, obs = v["ours"], v["observer"]
+            lines.append(
+                f"| {snr:.0f} | {lang} | {o['n']} | {_fmt(o['median_ms'])} | {_fmt(o['p95_ms'])} | "
+                f"{_fmt(obs['p95_ms'])} | {_ratio(o['p95_ms'], obs['p95_ms']):.2f} | "
+                f"{o['misses']} | {o['early_20ms']} / {o['late_20ms']} |")
+    return lines
+
+
+def _code(text: str) -> str:
+    """``text`` as a Markdown code span (double backticks: espeak-ng phonemes contain `)."""
+    return f"`` {text} ``"
+
+
+def languages_section(checks: list[LanguageCheck]) -> list[str]:
+    """Markdown lines: every words.toml language, whether the benchmark speaks it (and why
+    not), its voice, and each word as displayed, as spoken, its espeak-ng phonemes and
+    initial phoneme."""
+    lines = ["## Languages", "",
+             "Every language of stimuli/words.toml, checked by `bench.voicekey_languages` "
+             "(espeak-ng transcribes each colour word without switching language, speaks it "
+             "for a plausible length and says the colour words differently). "
+             "Phonemes: espeak-ng's `-x` transcription of the spoken text.", "",
+             "| language | in the benchmark | espeak-ng voice | words: displayed -> spoken "
+             "[phonemes] /initial/ |", "|---|---|---|---|"]
+    notes = []
+    for c in checks:
+        words = "; ".join(
+            f"{w.word}" + (f" -> {w.spoken}" if w.spoken != w.word.lower() else "")
+            + f" [{_code(w.phonemes.replace('|', chr(92) + '|'))}] "
+            f"/{INITIAL_PHONEME.get((c.language, w.word), '?')}/"
+            for w in c.words)
+        lines.append(f"| {c.language} | {'yes' if c.speakable else 'no: ' + c.reason} | "
+                     f"{c.voice or '-'} | {words} |")
+        odd = [w for w in c.words if w.displayed_phonemes != w.phonemes]
+        if odd and any("(" in w.displayed_phonemes for w in odd):
+            notes.append(f"- **{c.language}**: the language's own espeak-ng voice reads the "
+                         "displayed words as " + ", ".join(
+                             f"{w.word} {_code(w.displayed_phonemes)}" for w in odd)
+                         + " (a switch to another language); the benchmark speaks them as "
+                         "in the table (see `bench/voicekey_languages.py`).")
+    if not all(c.speakable for c in checks):
+        notes.append("- Not spoken (so not in the test set): " + ", ".join(
+            f"{c.language} ({c.reason})" for c in checks if not c.speakable) + ".")
+    return lines + ([""] + notes if notes else [])
+
+
 def report(summary: dict, split: Split, n_items: int, timing: dict) -> str:
     """The benchmark's results as Markdown."""
     phonemes = sorted(next(iter(summary["by_phoneme"].values())))
@@ -583,8 +639,9 @@ def report(summary: dict, split: Split, n_items: int, timing: dict) -> str:
         f"(plain walking also at {', '.join(f'{v:.0f}' for v in SNRS_DB if v not in TARGET_SNRS_DB)} dB), {RATE_HZ} Hz, {RECORDING_S} s "
         f"recordings, onsets uniform in {ONSET_RANGE_S[0]}-{ONSET_RANGE_S[1]} s, each item with its "
         f"own walking condition and a {CALIBRATION_S:.0f} s noise-only calibration recording. "
-        f"Words: all colour words of {', '.join(sorted({lang for lang, _ in colour_words()}))} "
-        "(stimuli/words.toml). Detector tuned on the 'dev' split only (voice variants "
+        f"Words: all colour words of {', '.join(dict.fromkeys(lang for lang, _ in colour_words()))} "
+        "(stimuli/words.toml; every language of it that espeak-ng speaks, section 'Languages'). "
+        "Detector tuned on the 'dev' split only (voice variants "
         f"{', '.join(v or 'default' for v in SPLITS['dev'].variants)}, seed {SPLITS['dev'].seed}).",
         "",
         "Noise (`experiment.simulation.walking_noise`, a random condition per item): pink treadmill-belt "
@@ -594,6 +651,8 @@ def report(summary: dict, split: Split, n_items: int, timing: dict) -> str:
         "(each item is heard in every one):",
         "",
         *[f"- **{h}**: {d}" for h, d in HARDSHIPS.items()],
+        "",
+        *languages_section(language_checks()),
         "",
         "SNR = 20 log10(RMS of the clean word between its first and last non-silent sample / "
         "RMS of the walking noise recording). Error = detected - true onset (true = first "
@@ -616,20 +675,22 @@ def report(summary: dict, split: Split, n_items: int, timing: dict) -> str:
         lines.append(f"| {h} | {v['n']} | {v['ours']} | {v['threshold']} |")
     lines.append(f"| **all** | {no['n']} | {no['ours_false_alarms']} | "
                  f"{no['threshold_false_alarms']} |")
+    lines += ["", "## Per language (all settings together)", "",
+              *language_table(summary)]
     lines += ["", "## Per initial phoneme (all settings together)", "",
               "Median / p95 abs. error, ms (n); observer p95 and the ratio; onsets > 20 ms "
-              "early / late.", "",
-              "| SNR dB | " + " | ".join(f"/{p}/" for p in phonemes) + " |",
-              "|---|" + "---|" * len(phonemes)]
-    for snr in SNRS_DB:
+              "early / late. Which words start with each phoneme: section 'Languages'.", "",
+              "| phoneme | " + " | ".join(f"{snr:.0f} dB" for snr in SNRS_DB) + " |",
+              "|---|" + "---|" * len(SNRS_DB)]
+    for p in phonemes:
         cells = []
-        for p in phonemes:
+        for snr in SNRS_DB:
             v = summary["by_phoneme"][str(snr)][p]
             o, obs = v["ours"], v["observer"]
             cells.append(f"{_fmt(o['median_ms'])} / {_fmt(o['p95_ms'])} ({o['n']}); obs. "
                          f"{_fmt(obs['p95_ms'])}, {_ratio(o['p95_ms'], obs['p95_ms']):.2f}x; "
                          f"{o['early_20ms']} / {o['late_20ms']}")
-        lines.append(f"| {snr:.0f} | " + " | ".join(cells) + " |")
+        lines.append(f"| /{p}/ | " + " | ".join(cells) + " |")
     lines += ["", "SNR as the detector estimates it (`OnsetResult.snr_db`, written to each trial's "
               "`recordings.csv` row) minus the mixing SNR, plain walking setting: " + "; ".join(
                   f"{snr:.0f} dB: median {e['median_error_db']:+.1f} dB, 5th-95th percentile "
@@ -644,14 +705,15 @@ def report(summary: dict, split: Split, n_items: int, timing: dict) -> str:
               "All settings together (the observer does not hear inhalations or the second "
               "voice: it knows the word). Median / p95 ms (items over 20 ms); 'inf': not within "
               "300 ms.", "",
-              "| SNR dB | evidence | all | " + " | ".join(f"/{p}/" for p in phonemes) + " |",
-              "|---|---|---|" + "---|" * len(phonemes)]
-    for snr in SNRS_DB:
-        for nats in EVIDENCE_NATS:
-            io = summary["ideal_observer"][str(snr)][f"{nats:.0f}"]
-            lines.append(f"| {snr:.0f} | {nats:.0f} nats | " + " | ".join(
-                f"{_fmt(io[k]['median_ms'])} / {_fmt(io[k]['p95_ms'])} ({io[k]['over_20ms']})"
-                for k in ["all", *phonemes]) + " |")
+              "| group | " + " | ".join(f"{snr:.0f} dB, {nats:.0f} nats" for snr in SNRS_DB
+                                       for nats in EVIDENCE_NATS) + " |",
+              "|---|" + "---|" * (len(SNRS_DB) * len(EVIDENCE_NATS))]
+    for k in ["all", *phonemes]:
+        cells = [summary["ideal_observer"][str(snr)][f"{nats:.0f}"][k]
+                 for snr in SNRS_DB for nats in EVIDENCE_NATS]
+        lines.append(f"| {k if k == 'all' else f'/{k}/'} | " + " | ".join(
+            f"{_fmt(c['median_ms'])} / {_fmt(c['p95_ms'])} ({c['over_20ms']})" for c in cells)
+            + " |")
     on = summary["online_10db"]
     lines += ["", "## Online use (plain walking, 10 dB, 10 ms chunks through `OnsetTracker`)", "",
               f"Decided on {on['decided']}/{on['n']} items; decision time after the true onset "
@@ -670,7 +732,8 @@ def _sources_hash(split: Split) -> str:
     """Hash of everything a split's result depends on: the split, this benchmark, the
     detector, the noise, the synthesis and the observer (their source files)."""
     h = hashlib.sha256(repr(split).encode())
-    for mod in ("bench/voicekey.py", "bench/ideal_observer.py", "experiment/voice/voicekey.py",
+    for mod in ("bench/voicekey.py", "bench/voicekey_languages.py", "bench/ideal_observer.py",
+                "experiment/voice/voicekey.py",
                 "experiment/simulation/walking_noise.py", "experiment/simulation/speech.py"):
         h.update((ROOT / mod).read_bytes())
     return h.hexdigest()[:20]
@@ -696,35 +759,96 @@ def split_result(split: Split, cache_dir: Path | None = CACHE_DIR) -> dict:
     return result
 
 
-def main(out_dir: Path, split_names: tuple[str, ...] = ("eval", "dev")) -> Path:
+def reduced_split(split: Split, per_word: int | None, noise_only: int | None) -> Split:
+    """``split`` cut to its first ``per_word`` items per colour word and ``noise_only``
+    noise-only recordings per setting (None: all of them). The items are the full split's
+    first ones (:func:`make_items` draws them in order), so a reduced run is a prefix."""
+    n_words = len(colour_words())
+    n_items = split.n_items if per_word is None else min(split.n_items, per_word * n_words)
+    n_noise = split.n_noise_only if noise_only is None else min(split.n_noise_only, noise_only)
+    return dataclasses.replace(split, n_items=n_items, n_noise_only=n_noise)
+
+
+def reduction_note(runs: list[tuple[Split, Split]]) -> list[str]:
+    """Markdown lines saying which splits were cut (``runs``: (full, as run)), or none."""
+    cut = [(full, run) for full, run in runs if run != full]
+    if not cut:
+        return []
+    n_words = len(colour_words())
+    parts = [f"{run.name}: the first {run.n_items // n_words} items per colour word "
+             f"({run.n_items} of {full.n_items}) and {run.n_noise_only} of "
+             f"{full.n_noise_only} noise-only recordings per setting" for full, run in cut]
+    return [f"> **Reduced run** ({'; '.join(parts)}), not the full splits: the full run did "
+            "not fit the shared 2-core machine before the deadline. "
+            "`python -m bench voicekey` runs the full splits.", ""]
+
+
+def main(out_dir: Path, split_names: tuple[str, ...] = ("eval", "dev"),
+         per_word: int | None = None, noise_only: int | None = None) -> Path:
     """Run the benchmark on each split and write voicekey.md (the first split in full, the
-    others' targets and per-setting tables) and voicekey.json (all) to ``out_dir``."""
+    others' targets, per-setting and per-language tables) and voicekey.json (all) to
+    ``out_dir``. ``per_word``/``noise_only``: a reduced run (:func:`reduced_split`)."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
+    runs = [(SPLITS[n], reduced_split(SPLITS[n], per_word, noise_only)) for n in split_names]
     payload, parts = {}, []
-    for i, name in enumerate(split_names):
-        split = SPLITS[name]
+    for i, (full, split) in enumerate(runs):
         result = split_result(split)
         summary = summarise(result)
         timing = result["timing"]
         if i == 0:
-            parts.append(report(summary, split, split.n_items, timing))
+            text = report(summary, split, split.n_items, timing)
+            head, _, rest = text.partition("\n\n")
+            parts.append("\n\n".join([head, *reduction_note(runs)[:1], rest]))
         else:
             parts.append("\n".join([
-                f"## The {name} split (tuning; {split.n_items} items, seed {split.seed})", "",
+                f"## The {split.name} split (tuning; {split.n_items} items, seed {split.seed})", "",
                 *targets_table(summary), "", *setting_table(summary), "",
+                *language_table(summary), "",
                 f"Noise-only recordings: {summary['noise_only']['ours_false_alarms']}/"
                 f"{summary['noise_only']['n']} detections. Run time {timing['elapsed_s']:.0f} s.",
                 ""]))
-        payload[name] = {"seed": split.seed, "summary": summary, "timing": timing,
-                         "target_results": [{"target": t, "required": r, "measured": m,
-                                             "pass": ok} for t, r, m, ok in targets(summary)],
-                         "rows": result["rows"], "noise_only": result["noise_only"]}
+        payload[split.name] = {"seed": split.seed, "n_items": split.n_items,
+                               "n_items_full": full.n_items,
+                               "n_noise_only_per_setting": split.n_noise_only,
+                               "summary": summary, "timing": timing,
+                               "target_results": [{"target": t, "required": r, "measured": m,
+                                                   "pass": ok} for t, r, m, ok in targets(summary)],
+                               "rows": result["rows"], "noise_only": result["noise_only"]}
     md = out_dir / "voicekey.md"
     md.write_text("\n".join(parts), encoding="utf-8")
+    checks = language_checks()
     meta = {"rate_hz": RATE_HZ, "snrs_db": list(SNRS_DB), "targets": TARGETS,
-            "hardships": HARDSHIPS, "note": "null stands for an infinite (a miss) or undefined value"}
+            "hardships": HARDSHIPS, "reduced_run": any(run != full for full, run in runs),
+            "languages": [{"language": c.language, "in_benchmark": c.speakable,
+                           "reason": c.reason, "voice": c.voice,
+                           "words": [dataclasses.asdict(w) for w in c.words]} for c in checks],
+            "note": "null stands for an infinite (a miss) or undefined value"}
     (out_dir / "voicekey.json").write_text(json.dumps(_json_safe({**meta, "splits": payload}),
                                                       indent=1, ensure_ascii=False) + "\n",
                                            encoding="utf-8")
     return md
+
+
+def cli(argv: list[str] | None = None) -> int:
+    """``python -m bench.voicekey [--per-word K] [--noise-only N] [--splits ...] [--out DIR]``."""
+    parser = argparse.ArgumentParser(prog="python -m bench.voicekey",
+                                     description="Voice-key accuracy benchmark.")
+    parser.add_argument("--per-word", type=int, metavar="K",
+                        help="reduced run: the first K items per colour word of each split")
+    parser.add_argument("--noise-only", type=int, metavar="N",
+                        help="reduced run: the first N noise-only recordings per setting")
+    parser.add_argument("--splits", nargs="+", default=["eval", "dev"], choices=list(SPLITS),
+                        help="splits to run; the first is reported in full (default: eval dev)")
+    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results",
+                        help="results folder")
+    args = parser.parse_args(argv)
+    for name in ("per_word", "noise_only"):
+        if getattr(args, name) is not None and getattr(args, name) < 1:
+            parser.error(f"--{name.replace('_', '-')} must be at least 1")
+    print(f"voicekey: results in {main(args.out, tuple(args.splits), args.per_word, args.noise_only)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(cli())

@@ -308,7 +308,7 @@ def input_device(value: str) -> str | int:
 def simulated_voice(config: Config, audio, snr_db: float, seed: int):
     """(SimulatedVoice, BackgroundSound): espeak-ng colour names over walking noise at ``snr_db``."""
     from experiment.simulation.participant import SimulatedVoice
-    from experiment.simulation.speech import SpeechSynthError, place_word, synthesise
+    from experiment.simulation.speech import SpeechSynthError, place_word, spoken_form, synthesise
     from experiment.simulation.virtual_microphone import BackgroundSound, SimulatedSpeaker
     from experiment.simulation.walking_noise import active_rms, walking_noise
     noise = walking_noise(20.0, audio.rate_hz, seed)
@@ -316,7 +316,8 @@ def simulated_voice(config: Config, audio, snr_db: float, seed: int):
     words = {}
     try:
         for colour in config.design.colours:
-            spoken = synthesise(config.stimuli.colour_words[colour].lower(),
+            word = config.stimuli.colour_words[colour]
+            spoken = synthesise(spoken_form(config.experiment.language, word),
                                 voice=config.experiment.language, rate_hz=audio.rate_hz)
             words[colour] = place_word(spoken, 0.01)
     except SpeechSynthError as exc:

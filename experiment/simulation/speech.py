@@ -57,7 +57,21 @@ def first_loud_index(samples_int16: np.ndarray) -> int | None:
 
 
 #: Languages of stimuli/words.toml whose espeak-ng voice has another name.
-ESPEAK_VOICE_NAMES = {"zh": "cmn"}
+# espeak-ng 1.51's "cmn" voice reads each hanzi as pinyin with a tone digit in English ("hong
+# two", espeak-ng issue #1236); "cmn-latn-pinyin", same language and dictionary, reads them right.
+ESPEAK_VOICE_NAMES = {"zh": "cmn-latn-pinyin"}
+
+#: What espeak-ng is given for words whose script it does not read: it says every kanji as
+#: "Chinese letter", but reads kana, and a participant says the reading whatever the script.
+READINGS = {
+    ("ja", "赤"): "あか", ("ja", "緑"): "みどり", ("ja", "青"): "あお", ("ja", "黄"): "きいろ",
+}
+
+
+def spoken_form(language: str, word: str) -> str:
+    """The text espeak-ng is given for the colour ``word`` of ``language`` (a words.toml
+    language): its reading, or the word in lower case."""
+    return READINGS.get((language, word), word.lower())
 
 
 def espeak_voice(voice: str) -> str:

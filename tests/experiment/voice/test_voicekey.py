@@ -37,11 +37,16 @@ def colour_words() -> list[tuple[str, str]]:
 
 
 WORDS = colour_words()
+# Known detector failures at 30 dB (issue 15, bench/results/voicekey.md): Mandarin 红 /xʊŋ/ starts
+# with a ~100 ms /x/ some 30 dB below the vowel; the voice key finds the vowel (+90 ms).
+KNOWN_LATE = {("zh", "红", "f4")}
 
 
 @functools.lru_cache(maxsize=None)
 def word(text: str, voice: str, wpm: int, rate: int = RATE):
-    return synthesise(text.lower(), voice, wpm, 50, rate)
+    """``text`` spoken as a participant says it (kana readings for kanji, see spoken_form)."""
+    lang = next((lang for lang, w in WORDS if w == text), "")
+    return synthesise(speech_synth.spoken_form(lang, text), voice, wpm, 50, rate)
 
 
 @functools.lru_cache(maxsize=None)
@@ -102,6 +107,11 @@ def test_every_colour_word_in_light_walking_noise(lang, text, variant, wpm):
     x, true_s, model, _ = trial(text, voice_for(lang, variant), wpm, 30.0, seed)
     res = detect_onset(x, RATE, model)
     assert res.onset_s is not None
+    if (lang, text, variant) in KNOWN_LATE:
+        # still late (else this entry is stale): the faint Mandarin /x/, issue 15
+        assert res.onset_s - true_s > 0.006, f"{text}: {1000 * (res.onset_s - true_s):+.1f} ms"
+        pytest.xfail(f"{text} ({variant}): onset at the vowel, "
+                     f"{1000 * (res.onset_s - true_s):+.0f} ms (issue 15)")
     assert abs(res.onset_s - true_s) <= 0.006, f"{text}: {1000 * (res.onset_s - true_s):+.1f} ms"
     # the voicing that confirmed it comes later for words that do not start voiced
     assert res.voicing_s >= res.onset_s - 0.002
