@@ -91,6 +91,16 @@ class Tool:
         p, b, t = key
         return sorted(self.frames.glob(f"*_p{p}_b{b:02d}_t{t:03d}.png"))
 
+    def wait_for_trial(self, key: tuple[int, int, int], timeout_s: float = 60) -> None:
+        """Until the tool shows trial ``key`` (it saves a frame after each key it handled):
+        keys queue up, but a click lands on whatever is on screen when it arrives."""
+        deadline = time.monotonic() + timeout_s
+        while not self.frames_of(key):
+            assert time.monotonic() < deadline, f"the tool never showed trial {key}"
+            assert self.proc.poll() is None, "the tool exited"
+            time.sleep(0.05)
+        time.sleep(0.2)  # the frame is saved before the loop's next flip
+
 
 class Keys:
     def __init__(self):
@@ -298,6 +308,7 @@ def test_all_goes_through_every_trial_held_arrows_repeat_and_a_click_sets_the_on
     keys("c")                              # T1 (coded before): its onset is the coder's, +5 ms
     keys.hold("Right", 1.0)                # T2 (coded +29 ms): held, right repeats every 40 ms after 0.4 s
     keys("c")
+    tool.wait_for_trial(T3)
     (trial,) = [t for t in vc.load_session(folder, CODER).trials if t.key == T3]
     x, timing = vc.load_audio(trial)
     view = vc.full_view(len(x), timing)
