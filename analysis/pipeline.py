@@ -30,14 +30,12 @@ from analysis.input.loader import LoadedData, load_trials
 from analysis.input.mapping import Mapping
 from analysis.statistics.models import ConditionFit, NotIdentifiable, adjust_p, fit_condition_lmm
 from analysis.output.folder import discard, publish, staging_folder
-from analysis.input.plan import Plan
+from analysis.input.plan import PRIMARY_CONTRAST, Plan, condition_pairs
 from analysis.output.results import Results
 from analysis.output.tables import CSV_FLOAT, Table, write_table
 from analysis.input.tabular import load_tables
 from analysis.statistics.timing_qa import timing_qa_sentence, timing_qa_table
 
-#: The backward-vs-forward contrast the study is about (a vs b).
-KEY_CONTRAST = ("backward", "forward")
 #: File (in the output folder) of the cleaned trial-level data every model was fitted to.
 CLEANED_TRIALS = "cleaned_trials.csv"
 #: Its leading columns; design factors that are other columns follow, then the flags.
@@ -80,14 +78,6 @@ def _check_out_dir(data_dir: Path, out_dir: Path) -> None:
     if o == d or d in o.parents:
         raise AnalysisError(f"--out {out_dir} is inside the data folder {data_dir}; the "
                             f"analysis never writes there: choose another output folder")
-
-
-def condition_pairs(conditions: tuple[str, ...]) -> list[tuple[str, str]]:
-    """Every pair (a, b) of conditions, a the later one in ``conditions``, except that the
-    study's key contrast reads backward vs forward (:data:`KEY_CONTRAST`)."""
-    pairs = [(conditions[j], conditions[i]) for i in range(len(conditions))
-             for j in range(i + 1, len(conditions))]
-    return [KEY_CONTRAST if set(p) == set(KEY_CONTRAST) else p for p in pairs]
 
 
 def _lmm_tables(fit: ConditionFit, adjust: str) -> tuple[pd.DataFrame, pd.DataFrame,
@@ -155,7 +145,7 @@ def _contrast_frame(fit: ConditionFit, adjust: str) -> pd.DataFrame:
     rows = []
     for a, b in pairs:
         k = fit.contrast(a, b)
-        rows.append({"contrast": f"{a} vs {b}", "key": (a, b) == KEY_CONTRAST,
+        rows.append({"contrast": f"{a} vs {b}", "key": (a, b) == PRIMARY_CONTRAST,
                      "estimate_log": k.estimate, "se": k.se, "df": k.df, "t": k.t, "p": k.p,
                      "ratio": k.ratio, "ratio_ci_low": k.ratio_ci_low,
                      "ratio_ci_high": k.ratio_ci_high, "diff_ms": k.ms_diff,
