@@ -573,20 +573,17 @@ def _simulated_left_out(parts: list[list[tuple[str, ...]]], rel: list[str],
     return simulated
 
 
-def _apply_coder_files(t: pd.DataFrame, paths: list[Path], rel: list[str], wheres: list[str],
-                       errors: dict[int, str], notes: list[str], wanted: str, data_dir: Path
-                       ) -> tuple[pd.DataFrame, list[coding.VoiceCoding], dict[int, InputFile]]:
-    """Find, read, check and apply the chosen coder's file of every accepted session.
-
-    ``t``: typed trial rows with ``_file``/``_row``. Problems of a coder file go into
-    ``errors`` under its trial file's index; what is worth a line in the report into
-    ``notes``. Returns the trials with the codes applied, the per-session summaries and the
-    coder files used (per trial-file index)."""
+def _chosen_coders(t: pd.DataFrame, paths: list[Path], rel: list[str], errors: dict[int, str],
+                   notes: list[str], wanted: str, data_dir: Path
+                   ) -> tuple[dict[int, tuple[str, Path]], dict[int, dict]]:
+    """Per accepted session (trial-file index in ``t['_file']``): the coder whose file is
+    applied and its path (sessions with one), and what the report says of it (source_file,
+    coder, status, coder_file). A badly named coder file goes into ``errors``; several
+    coders and none ``wanted`` is a DataError."""
     has_voice = set(t.loc[t["response_device"] == VOICE_DEVICE, "_file"].unique().tolist())
-    accepted = sorted(set(t["_file"].unique().tolist()))
     chosen: dict[int, tuple[str, Path]] = {}
     info: dict[int, dict] = {}
-    for i in accepted:
+    for i in sorted(set(t["_file"].unique().tolist())):
         audio = coding.audio_dir_of(paths[i], TRIALS_SUFFIX)
         found, badly_named = coding.coder_files(audio)
         if badly_named:
@@ -604,18 +601,31 @@ def _apply_coder_files(t: pd.DataFrame, paths: list[Path], rel: list[str], where
             chosen[i] = (who, found[who])
             status = f"hand-coded by {who}"
         elif i in has_voice:
+            status = _uncoded_status(wanted, found)
             if wanted:
-                status = (f"not hand-coded: no {CODER_FILE_PREFIX}{wanted}.csv (plan key "
-                          f"voice.coder = {wanted!r}"
-                          + (f"; coders present: {', '.join(sorted(found))}" if found else "")
-                          + ")")
                 notes.append(f"{rel[i]}: {status}; its voice trials keep the detected onsets "
                              f"and the experimenter's codes")
-            else:
-                status = "not hand-coded (no coder file)"
         info[i] = {"source_file": rel[i], "coder": who or "", "status": status,
                    "coder_file": (found[who].relative_to(data_dir).as_posix()
                                   if who is not None else "")}
+    return chosen, info
+
+
+def _uncoded_status(wanted: str, found: dict[str, Path]) -> str:
+    """Why a session with voice trials is not hand-coded."""
+    if not wanted:
+        return "not hand-coded (no coder file)"
+    return (f"not hand-coded: no {CODER_FILE_PREFIX}{wanted}.csv (plan key "
+            f"voice.coder = {wanted!r}"
+            + (f"; coders present: {', '.join(sorted(found))}" if found else "") + ")")
+
+
+def _coder_rows(chosen: dict[int, tuple[str, Path]], t: pd.DataFrame, wheres: list[str],
+                errors: dict[int, str], notes: list[str]
+                ) -> tuple[pd.DataFrame, dict[int, bytes]]:
+    """The typed rows of the chosen coder files (``_file``: their trial file's index) that
+    pass every check against their trials, and each file's bytes; problems go into
+    ``errors``."""
     raws: dict[int, bytes] = {}
     parts, cidx, cwheres = [], [], []
     for i, (who, path) in chosen.items():
@@ -641,7 +651,20 @@ def _apply_coder_files(t: pd.DataFrame, paths: list[Path], rel: list[str], where
     all_wheres = {i: str(p) for i, (_, p) in chosen.items()}
     for f, m in coding.coder_row_problems(c, t, coder_of, all_wheres, wheres).items():
         errors.setdefault(f, m)
-    c = c[~c["_file"].isin(list(errors))]
+    return c[~c["_file"].isin(list(errors))], raws
+
+
+def _apply_coder_files(t: pd.DataFrame, paths: list[Path], rel: list[str], wheres: list[str],
+                       errors: dict[int, str], notes: list[str], wanted: str, data_dir: Path
+                       ) -> tuple[pd.DataFrame, list[coding.VoiceCoding], dict[int, InputFile]]:
+    """Find, read, check and apply the chosen coder's file of every accepted session.
+
+    ``t``: typed trial rows with ``_file``/``_row``. Problems of a coder file go into
+    ``errors`` under its trial file's index; what is worth a line in the report into
+    ``notes``. Returns the trials with the codes applied, the per-session summaries and the
+    coder files used (per trial-file index)."""
+    chosen, info = _chosen_coders(t, paths, rel, errors, notes, wanted, data_dir)
+    c, raws = _coder_rows(chosen, t, wheres, errors, notes)
     last = coding.last_codes(c)
     t, detected = coding.apply_codes(t, last)
     for f, n in coding.detection_mismatches(last, detected, t).items():
