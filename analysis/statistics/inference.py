@@ -41,19 +41,30 @@ def two_sided_p(statistic: float, df: float) -> float:
 
 
 @dataclass(frozen=True)
-class OneSampleT:
-    """One-sample t test of mean 0 with its t interval; ``mean``, ``sd``, ``se``, ``ci_low``,
-    ``ci_high`` in the units of the sample, ``df`` = n − 1. NaN where n < 2 (or sd = 0 for
-    ``t``, ``p``)."""
-    n: int
-    mean: float
-    sd: float
+class TTest:
+    """A 1-df test that a quantity is 0: estimate, SE, df (inf: a z test), t, two-sided p,
+    and the CI (95% unless the producer says otherwise), in the units of the estimate."""
+    estimate: float
     se: float
     df: float
     t: float
     p: float
     ci_low: float
     ci_high: float
+
+
+@dataclass(frozen=True)
+class OneSampleT(TTest):
+    """One-sample t test of mean 0 (``estimate``: the sample mean) with its t interval, the
+    sample size ``n`` and SD ``sd`` (units of the sample); ``df`` = n − 1. NaN where n < 2
+    (or sd = 0 for ``t``, ``p``)."""
+    n: int = 0
+    sd: float = float("nan")
+
+    @property
+    def mean(self) -> float:
+        """The sample mean (= ``estimate``)."""
+        return self.estimate
 
     @property
     def cohen_dz(self) -> float:
@@ -69,12 +80,12 @@ def one_sample_t(x, level: float = 0.95) -> OneSampleT:
     nan = float("nan")
     m = float(x.mean()) if n else nan
     if n < 2:
-        return OneSampleT(n, m, nan, nan, float(n - 1), nan, nan, nan, nan)
+        return OneSampleT(m, nan, float(n - 1), nan, nan, nan, nan, n=n, sd=nan)
     sd = float(x.std(ddof=1))
     se = sd / math.sqrt(n)
     t = m / se if se > 0 else nan
     low, high = t_interval(m, se, n - 1, level)
-    return OneSampleT(n, m, sd, se, float(n - 1), t, two_sided_p(t, n - 1), low, high)
+    return OneSampleT(m, se, float(n - 1), t, two_sided_p(t, n - 1), low, high, n=n, sd=sd)
 
 
 @dataclass(frozen=True)

@@ -45,9 +45,9 @@ from scipy import stats
 from statsmodels.regression.mixed_linear_model import MixedLM
 
 from analysis.statistics import inference
-from analysis.statistics.inference import t_interval, two_sided_p
-from analysis.statistics.satterthwaite import (FTest, Satterthwaite, TTest, VarianceModel, group_stats,
-                            satterthwaite, satterthwaite_at)
+from analysis.statistics.inference import TTest, t_interval, two_sided_p
+from analysis.statistics.satterthwaite import (FTest, Satterthwaite, VarianceModel, group_stats,
+                                               satterthwaite, satterthwaite_at)
 
 #: Condition order used when the trials do not give one (categorical dtype) — the codebook's.
 CANONICAL_CONDITIONS = ("stand", "forward", "backward", "left", "right")
@@ -144,8 +144,9 @@ class LmmFit:
 
 
 @dataclass(frozen=True)
-class Contrast:
-    """Condition a vs condition b on the log-RT scale, with back-transformed values.
+class Contrast(TTest):
+    """Condition a vs condition b on the log-RT scale (the :class:`TTest` fields), with
+    back-transformed values.
 
     ``estimate`` = log(GM_a / GM_b) where GM is the model's geometric-mean RT;
     ``ratio`` = exp(estimate); ``ms_diff`` = GM_b × (ratio − 1), the difference in ms at the
@@ -155,13 +156,6 @@ class Contrast:
     """
     a: str
     b: str
-    estimate: float
-    se: float
-    df: float
-    t: float
-    p: float
-    ci_low: float
-    ci_high: float
     ratio: float
     ratio_ci_low: float
     ratio_ci_high: float

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import differentiate, optimize, stats
 
-from analysis.statistics.inference import t_interval, two_sided_p
+from analysis.statistics.inference import TTest, t_interval, two_sided_p
 
 
 @dataclass(frozen=True)
@@ -39,18 +39,6 @@ class GroupStats:
     zy: np.ndarray
     yy: np.ndarray
     n: np.ndarray
-
-
-@dataclass(frozen=True)
-class TTest:
-    """A 1-df test of L β = 0: estimate, SE, Satterthwaite df, t, two-sided p, 95% CI."""
-    estimate: float
-    se: float
-    df: float
-    t: float
-    p: float
-    ci_low: float
-    ci_high: float
 
 
 @dataclass(frozen=True)
