@@ -446,9 +446,10 @@ def session_checked_trials(t: pd.DataFrame, r: FileReads, accept_edited: bool
 
 
 def block_rows(r: FileReads, skip_bad: bool) -> pd.DataFrame:
-    """The typed rows of the accepted blocks files with ``_trials_file`` (their trial file's
-    index); problems go into ``r.block_errors`` (DataError for the first unless
-    ``skip_bad``)."""
+    """The typed rows of the accepted blocks files: the codebook's block columns
+    (:data:`analysis.input.codebook.BLOCK_COLUMNS`; ``speed_actual_kmh`` in km/h), ``_file``
+    and ``_row``, and ``_trials_file`` (their trial file's index). Problems go into
+    ``r.block_errors`` (DataError for the first unless ``skip_bad``)."""
     bidx = sorted(i for i in r.bparts if i not in r.errors and i not in r.block_errors)
     bpaths = r.bpaths
     b, bbad = _validate([r.bparts[i] for i in bidx], [str(bpaths[i]) for i in bidx],
