@@ -168,7 +168,7 @@ def _fixed_rows(analysis: str, f) -> list[tuple[str, str, str, float]]:
 def _primary_rows(t, plan, conds, spec, cousineau_morey, participant_means, fit_condition_lmm,
                   NotIdentifiable) -> list[tuple[str, str, str, float]]:
     from analysis.statistics.accuracy import accuracy_gee
-    from analysis.pipeline import condition_pairs
+    from analysis.input.plan import condition_pairs
 
     rows = []
     ref = plan.conditions.reference

@@ -61,10 +61,9 @@ import numpy as np
 import pandas as pd
 
 from analysis.cleaning.selection import plan_rules, prepare, trim_text
-from analysis.input.plan import Plan, PlanError, load_plan
+from analysis.input.plan import PRIMARY_CONTRAST, Plan, PlanError, load_plan
 from analysis.statistics.simulation import RTModel
 
-PRIMARY = ("backward", "forward")          # the contrast: backward vs forward
 CONDITIONS = ("stand", "forward", "backward")
 DEFAULT_PARTICIPANTS = (12, 24, 36, 48)
 DEFAULT_EFFECTS_MS = (0.0, 10.0, 20.0, 30.0)
@@ -165,7 +164,7 @@ def one_replication(scenario: Scenario, cell: Cell, rep: int) -> dict:
         row["n_valid_trials"] = len(valid)
         row["n_included"] = int(valid["participant"].nunique())
         fit = fit_condition_lmm(valid, reference="stand")
-        c = fit.contrast(*PRIMARY)
+        c = fit.contrast(*PRIMARY_CONTRAST)
     except (ValueError, np.linalg.LinAlgError, KeyError) as exc:  # counted, not significant
         row["error"] = f"{type(exc).__name__}: {exc}".splitlines()[0][:200]
         return row
@@ -384,7 +383,7 @@ def settings_from_args(args: argparse.Namespace) -> tuple[Scenario, list[Cell], 
                 "reps": args.reps, "trials_per_condition": args.trials_per_condition,
                 "seed": args.seed, "alpha": args.alpha, "window_s": scenario.window_s,
                 "model_s": {k: v for k, v in dataclasses.asdict(model).items()},
-                "contrast": "-".join(PRIMARY),
+                "contrast": "-".join(PRIMARY_CONTRAST),
                 "plan": str(args.plan) if args.plan else "analysis/plan.toml (default)",
                 "valid_trial_rule": trim_text(plan, plan_rules(plan)),
                 "min_rt_ms": plan.trials.min_rt_ms,

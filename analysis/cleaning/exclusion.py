@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from analysis.input.rules import (AfterError, DropParticipants, Errors, FirstTrials, MAD_SCALE, MinAccuracy,
-                    MinTrials, Outliers, RtWindow, Rule, Timeouts)
+from analysis.input.rules import (AfterError, DropParticipants, Errors, FirstTrials, MAD_SCALE,
+                                  MinAccuracy, MinTrials, Outliers, RtWindow, Rule, Timeouts)
 
 #: The participants table's short reason per participant rule (ID rules: their own reason).
 SHORT_REASONS = {"accuracy": "accuracy", "min_trials": "too few valid trials"}

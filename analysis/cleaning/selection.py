@@ -17,7 +17,8 @@ from dataclasses import dataclass
 import pandas as pd
 
 from analysis.input.codebook import VOICE_DEVICE
-from analysis.cleaning.exclusion import Applied, RuleDataError, apply_rules, valid_counts, with_timeouts_first
+from analysis.cleaning.exclusion import (Applied, RuleDataError, apply_rules, valid_counts,
+                                         with_timeouts_first)
 from analysis.input.plan import Plan, TrimmingPlan
 from analysis.input.rules import Errors, MinAccuracy, MinTrials, Outliers, RtWindow, Rule, Timeouts
 
@@ -147,7 +148,6 @@ def voice_code_exclusions(test: pd.DataFrame, exclude_codes: tuple[str, ...]
     return out
 
 
-
 def with_design_columns(trials: pd.DataFrame, plan: Plan) -> pd.DataFrame:
     """``trials`` with ``condition`` (one level, 'all') and ``congruency`` (the plan's primary
     level) added when the data have no such factor (e.g. another lab's single-factor data)."""
@@ -159,37 +159,73 @@ def with_design_columns(trials: pd.DataFrame, plan: Plan) -> pd.DataFrame:
     return trials.assign(**add) if add else trials
 
 
-def prepare(trials: pd.DataFrame, plan: Plan) -> Prepared:
-    """Apply the plan's exclusion rules (see ``analysis/plan.toml``) to ``trials``."""
-    single = "condition" not in trials.columns
-    trials = with_design_columns(trials, plan)
-    conditions, reference, ref_note = choose_conditions(trials, plan)
-    if single:
-        ref_note = (f"The data have no condition factor: one condition, "
-                    f"{SINGLE_CONDITION!r}.")
-    all_t = trials.copy()
-    all_t["condition"] = all_t["condition"].astype(
+def condition_choice(trials: pd.DataFrame, plan: Plan) -> tuple[tuple[str, ...], str, str]:
+    """:func:`choose_conditions` of ``trials`` (with their design columns), the sentence
+    naming the single condition when the data have no condition factor."""
+    conditions, reference, note = choose_conditions(with_design_columns(trials, plan), plan)
+    if "condition" not in trials.columns:
+        note = f"The data have no condition factor: one condition, {SINGLE_CONDITION!r}."
+    return conditions, reference, note
+
+
+def with_condition_order(trials: pd.DataFrame, conditions: tuple[str, ...]) -> pd.DataFrame:
+    """A copy of ``trials`` whose ``condition`` is categorical in the order ``conditions``."""
+    out = trials.copy()
+    out["condition"] = out["condition"].astype(
         pd.CategoricalDtype(list(conditions), ordered=True))
+    return out
+
+
+def non_practice_trials(all_t: pd.DataFrame, primary_congruency: str) -> pd.DataFrame:
+    """The non-practice trials of ``all_t``; AnalysisError when there are none or when none
+    has the plan's primary congruency."""
     test = all_t[all_t["is_practice"] == 0].copy()
     if test.empty:
         raise AnalysisError("the data hold practice trials only; nothing to analyse")
-    pc = plan.trials.primary_congruency
+    pc = primary_congruency
     if pc not in set(test["congruency"]):
         raise AnalysisError(f"plan key trials.primary_congruency = {pc!r} but the data have "
                             f"congruency levels {', '.join(sorted(set(test['congruency'])))}; "
                             f"set it to one of them")
-    everyone = sorted(pd.unique(test["participant"]).tolist())
-    code_steps = voice_code_exclusions(test, plan.voice.exclude_codes)
-    for _, mask in code_steps:
+    return test
+
+
+def without_masked(test: pd.DataFrame, steps: list[tuple[str, pd.Series]]) -> pd.DataFrame:
+    """``test`` without the trials any (reason, mask) step of ``steps`` removes."""
+    for _, mask in steps:
         test = test[~mask.reindex(test.index, fill_value=False)]
-    test["primary"] = test["congruency"] == pc
-    rules = plan_rules(plan)
+    return test
+
+
+def rule_outcomes(test: pd.DataFrame, rules: tuple[Rule, ...], conditions: tuple[str, ...]
+                  ) -> tuple[Applied, Applied]:
+    """The rules applied to ``test`` (with ``primary``): every rule, and every rule but
+    the slow-tail ones (the same participants excluded); AnalysisError for data a rule
+    cannot use."""
     try:
         full = apply_rules(test, rules, test["primary"], conditions)
         untrimmed = apply_rules(test, rules, test["primary"], conditions, skip_trim=True,
                                 excluded_before=[o.before for o in full.outcomes])
     except RuleDataError as e:
         raise AnalysisError(str(e)) from None
+    return full, untrimmed
+
+
+def prepare(trials: pd.DataFrame, plan: Plan) -> Prepared:
+    """Apply the plan's exclusion rules (see ``analysis/plan.toml``) to ``trials``: choose
+    the conditions and reference, keep the test trials, leave out the voice trials of the
+    excluded accuracy codes, flag ``primary``, ``rt_ok`` and ``valid``, count every removal
+    and keep the included participants (see :class:`Prepared`)."""
+    conditions, reference, ref_note = condition_choice(trials, plan)
+    all_t = with_condition_order(with_design_columns(trials, plan), conditions)
+    pc = plan.trials.primary_congruency
+    test = non_practice_trials(all_t, pc)
+    everyone = sorted(pd.unique(test["participant"]).tolist())
+    code_steps = voice_code_exclusions(test, plan.voice.exclude_codes)
+    test = without_masked(test, code_steps)
+    test["primary"] = test["congruency"] == pc
+    rules = plan_rules(plan)
+    full, untrimmed = rule_outcomes(test, rules, conditions)
     test["rt_ok"] = untrimmed.kept
     test["valid"] = full.kept
     pp = participants_table(test, everyone, conditions, full)

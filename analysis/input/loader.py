@@ -29,12 +29,11 @@ import pandas as pd
 
 from analysis.input import coding
 from analysis.input.vocabulary import (CONFIG_SUFFIX, Vocabulary, VocabularyError, config_path,
-                         session_vocabulary, vocabulary_problems)
+                                       session_vocabulary, vocabulary_problems)
 from analysis.input.consistency import consistency_problems
 from analysis.input.sidecar import sidecar_problems
-from analysis.input.codebook import (BLOCK_COLUMNS, CODER_COLUMNS, CODER_FILE_PREFIX,
-                       TRIAL_COLUMNS, VOICE_DEVICE, VOICE_RESPONSE, VOICE_TRIAL_COLUMN_NAMES,
-                       Column)
+from analysis.input.codebook import (BLOCK_COLUMNS, CODER_COLUMNS, CODER_FILE_PREFIX, TRIAL_COLUMNS,
+                                     VOICE_DEVICE, VOICE_RESPONSE, VOICE_TRIAL_COLUMN_NAMES, Column)
 
 TRIALS_SUFFIX = "_trials.csv"
 BLOCKS_SUFFIX = "_blocks.csv"
@@ -315,6 +314,190 @@ def _duplicate_problems(t: pd.DataFrame, wheres: list[str], keys: list[str],
     return out
 
 
+@dataclass
+class FileReads:
+    """What the loader read and found, by trial-file index (files sorted by path): the
+    bytes and raw rows of each trial file and of its blocks file (when there is one), and
+    the problems so far (index -> one-line message) of trial files (``errors``) and of
+    blocks files (``block_errors``). ``notes``: things worth a line in the report."""
+    data_dir: Path
+    paths: list[Path]
+    raws: list[bytes] = field(default_factory=list)
+    parts: list[list[tuple[str, ...]]] = field(default_factory=list)
+    braws: dict[int, bytes] = field(default_factory=dict)
+    bparts: dict[int, list[tuple[str, ...]]] = field(default_factory=dict)
+    errors: dict[int, str] = field(default_factory=dict)
+    block_errors: dict[int, str] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def rel(self) -> list[str]:
+        """Trial-file paths relative to the data folder (POSIX separators)."""
+        return [p.relative_to(self.data_dir).as_posix() for p in self.paths]
+
+    @property
+    def wheres(self) -> list[str]:
+        """Trial-file paths as error messages name them."""
+        return [str(p) for p in self.paths]
+
+    @property
+    def bpaths(self) -> list[Path]:
+        """Each trial file's ``_blocks.csv`` (which may not exist)."""
+        return [p.with_name(p.name[: -len(TRIALS_SUFFIX)] + BLOCKS_SUFFIX) for p in self.paths]
+
+    def add_errors(self, found: dict[int, str]) -> None:
+        """Record ``found`` problems of files that have none yet."""
+        self.errors.update({f: m for f, m in found.items() if f not in self.errors})
+
+    def raise_first(self, skip_bad: bool) -> None:
+        """DataError for the first bad trial file, unless ``skip_bad``."""
+        if self.errors and not skip_bad:
+            raise DataError(self.errors[min(self.errors)])
+
+
+def trial_file_paths(data_dir: Path) -> list[Path]:
+    """Every ``*_trials.csv`` under ``data_dir`` (recursively, sorted by path); DataError
+    when the folder does not exist or holds none."""
+    if not data_dir.is_dir():
+        raise DataError(f"{data_dir}: no such folder; pass --data with the folder that holds "
+                        f"the session files")
+    paths = [p for p in sorted(data_dir.rglob(f"*{TRIALS_SUFFIX}")) if p.is_file()]
+    if not paths:
+        raise DataError(f"{data_dir}: no *{TRIALS_SUFFIX} files found (searched recursively)")
+    return paths
+
+
+def read_files(data_dir: Path, paths: list[Path], progress: bool | None) -> FileReads:
+    """:class:`FileReads` of the trial files ``paths`` and their blocks files: bytes and raw
+    rows, unreadable or malformed files in ``errors`` / ``block_errors``."""
+    from tqdm.auto import tqdm
+
+    r = FileReads(data_dir, paths)
+    wheres, bpaths = r.wheres, r.bpaths
+    for i in tqdm(range(len(paths)), desc="reading files", unit="file", leave=False,
+                  disable=None if progress is None else not progress):
+        raw, rows = b"", []
+        try:
+            raw = paths[i].read_bytes()
+            rows = _read_rows(raw, wheres[i], TRIAL_COLUMNS, r.notes)
+        except OSError as e:
+            r.errors[i] = f"{wheres[i]}: cannot read ({e.strerror})"
+        except DataError as e:
+            r.errors[i] = str(e)
+        r.raws.append(raw)
+        r.parts.append(rows)
+        if bpaths[i].is_file():
+            try:
+                r.braws[i] = bpaths[i].read_bytes()
+                r.bparts[i] = _read_rows(r.braws[i], str(bpaths[i]), BLOCK_COLUMNS, r.notes)
+            except OSError as e:
+                r.block_errors[i] = f"{bpaths[i]}: cannot read ({e.strerror})"
+            except DataError as e:
+                r.block_errors[i] = str(e)
+    return r
+
+
+def typed_trials(r: FileReads, include_simulated: bool) -> tuple[pd.DataFrame, set[int]]:
+    """The typed trial rows (codebook columns, ``_file``/``_row``, ``language``) of the files
+    without problems of their own, their rules or their session's vocabulary, and the indices
+    of the simulated files left out (:func:`_simulated_left_out`). Adds problems to
+    ``r.errors``; the rows of bad files are still in the frame."""
+    vocab = _vocabularies(r.paths, r.errors, r.notes)
+    parts = [[] if i in r.errors else rows for i, rows in enumerate(r.parts)]
+    left_out = _simulated_left_out(parts, r.rel, r.errors, include_simulated, r.notes)
+    parts = [[] if i in left_out else rows for i, rows in enumerate(parts)]
+    wheres = r.wheres
+    t, bad = _validate(parts, wheres, TRIAL_COLUMNS)
+    r.add_errors(bad)
+    r.add_errors(_rule_problems(t, wheres))
+    r.add_errors(vocabulary_problems(t[~t["_file"].isin(list(r.errors))], vocab, wheres))
+    t["language"] = np.asarray([vocab[i].language if i in vocab else "" for i in
+                                range(len(r.paths))], dtype=object)[t["_file"].to_numpy()] \
+        if len(t) else pd.Series([], dtype=object)
+    t["language"] = t["language"].astype("str")
+    return t, left_out
+
+
+def _without_bad(t: pd.DataFrame, errors: dict[int, str], column: str = "_file") -> pd.DataFrame:
+    """``t`` without the rows of files that have a problem."""
+    return t[~t[column].isin(list(errors))]
+
+
+def session_checked_trials(t: pd.DataFrame, r: FileReads, accept_edited: bool
+                           ) -> pd.DataFrame:
+    """``t`` without bad files after the whole-session checks: each file consistent in
+    itself, with its sidecar (``accept_edited``: an edited file with a note) and without
+    duplicate trials. Adds problems to ``r.errors``."""
+    wheres = r.wheres
+    t = _without_bad(t, r.errors)
+    text_columns = tuple(c.name for c in TRIAL_COLUMNS if c.kind == "str")
+    r.errors.update(consistency_problems(t, wheres, text_columns))
+    t = _without_bad(t, r.errors)
+    read = {i: {r.paths[i].name: r.raws[i],
+                **({r.bpaths[i].name: r.braws[i]} if i in r.braws else {})}
+            for i in range(len(r.paths))}
+    r.errors.update(sidecar_problems(t, r.paths, wheres, read, TRIALS_SUFFIX, accept_edited,
+                                     r.notes))
+    t = _without_bad(t, r.errors)
+    r.errors.update(_duplicate_problems(t, wheres, ["participant", "session",
+                                                    "trial_in_session"], "trial"))
+    return t
+
+
+def block_rows(r: FileReads, skip_bad: bool) -> pd.DataFrame:
+    """The typed rows of the accepted blocks files: the codebook's block columns
+    (:data:`analysis.input.codebook.BLOCK_COLUMNS`; ``speed_actual_kmh`` in km/h), ``_file``
+    and ``_row``, and ``_trials_file`` (their trial file's index). Problems go into
+    ``r.block_errors`` (DataError for the first unless ``skip_bad``)."""
+    bidx = sorted(i for i in r.bparts if i not in r.errors and i not in r.block_errors)
+    bpaths = r.bpaths
+    b, bbad = _validate([r.bparts[i] for i in bidx], [str(bpaths[i]) for i in bidx],
+                        BLOCK_COLUMNS)
+    for k, m in bbad.items():
+        r.block_errors[bidx[k]] = m
+    if r.block_errors and not skip_bad:
+        raise DataError(r.block_errors[min(r.block_errors)])
+    b["_trials_file"] = [bidx[k] for k in b["_file"]] if len(b) else []
+    return _without_bad(b, r.block_errors, "_trials_file")
+
+
+def with_block_speeds(t: pd.DataFrame, b: pd.DataFrame) -> pd.DataFrame:
+    """``t`` (``_file`` renamed ``_trials_file``) with ``speed_actual_kmh``, the confirmed
+    treadmill speed (km/h) of each trial's block from ``b`` (:func:`block_rows`), NaN
+    without one."""
+    bkeys = ["_trials_file", "participant", "session", "is_practice", "block"]
+    # a block re-run after a resume has a second row; the last one describes what ran
+    speed = b[bkeys + ["speed_actual_kmh"]].drop_duplicates(bkeys, keep="last")
+    return t.rename(columns={"_file": "_trials_file"}).merge(speed, on=bkeys, how="left")
+
+
+def file_lists(r: FileReads, t: pd.DataFrame, b: pd.DataFrame, left_out: set[int],
+               coder_files: dict[int, InputFile]) -> tuple[list[InputFile], list[SkippedFile]]:
+    """The files analysed (trials, blocks and coder files, with sha256 and row counts) and
+    the files skipped as bad, in trial-file order; simulated files left out are in neither."""
+    files: list[InputFile] = []
+    skipped: list[SkippedFile] = []
+    counts = t["_trials_file"].value_counts()
+    bcounts = b["_trials_file"].value_counts()
+    rel, bpaths = r.rel, r.bpaths
+    for i in range(len(r.paths)):
+        if i in left_out:
+            continue
+        if i in r.errors:
+            skipped.append(SkippedFile(rel[i], r.errors[i]))
+            continue
+        files.append(InputFile(rel[i], "trials", sha256_of(r.raws[i]), int(counts.get(i, 0))))
+        brel = bpaths[i].relative_to(r.data_dir).as_posix()
+        if i in r.block_errors:
+            skipped.append(SkippedFile(brel, r.block_errors[i]))
+        elif i in r.braws:
+            files.append(InputFile(brel, "blocks", sha256_of(r.braws[i]),
+                                   int(bcounts.get(i, 0))))
+        if i in coder_files:
+            files.append(coder_files[i])
+    return files, skipped
+
+
 def load_trials(data_dir: Path, skip_bad: bool = False, progress: bool | None = None,
                 coder: str = "", accept_edited: bool = False,
                 include_simulated: bool = False) -> LoadedData:
@@ -329,121 +512,27 @@ def load_trials(data_dir: Path, skip_bad: bool = False, progress: bool | None = 
     the session ended is analysed, with a note, instead of refused). Simulated sessions
     (``simulated`` = 1) are left out, with a note, of a folder that also holds real ones,
     unless ``include_simulated``; a folder of simulated sessions only is analysed."""
-    from tqdm.auto import tqdm
-
     data_dir = Path(data_dir)
-    if not data_dir.is_dir():
-        raise DataError(f"{data_dir}: no such folder; pass --data with the folder that holds "
-                        f"the session files")
-    notes: list[str] = []
-    paths = [p for p in sorted(data_dir.rglob(f"*{TRIALS_SUFFIX}")) if p.is_file()]
-    if not paths:
-        raise DataError(f"{data_dir}: no *{TRIALS_SUFFIX} files found (searched recursively)")
-    rel = [p.relative_to(data_dir).as_posix() for p in paths]
-    wheres = [str(p) for p in paths]
-    bpaths = [p.with_name(p.name[: -len(TRIALS_SUFFIX)] + BLOCKS_SUFFIX) for p in paths]
-    errors: dict[int, str] = {}          # trial-file index -> problem
-    block_errors: dict[int, str] = {}    # trial-file index -> problem of its blocks file
-    raws, parts, braws, bparts = [], [], {}, {}
-    for i in tqdm(range(len(paths)), desc="reading files", unit="file", leave=False,
-                  disable=None if progress is None else not progress):
-        raw, rows = b"", []
-        try:
-            raw = paths[i].read_bytes()
-            rows = _read_rows(raw, wheres[i], TRIAL_COLUMNS, notes)
-        except OSError as e:
-            errors[i] = f"{wheres[i]}: cannot read ({e.strerror})"
-        except DataError as e:
-            errors[i] = str(e)
-        raws.append(raw)
-        parts.append(rows)
-        if bpaths[i].is_file():
-            try:
-                braws[i] = bpaths[i].read_bytes()
-                bparts[i] = _read_rows(braws[i], str(bpaths[i]), BLOCK_COLUMNS, notes)
-            except OSError as e:
-                block_errors[i] = f"{bpaths[i]}: cannot read ({e.strerror})"
-            except DataError as e:
-                block_errors[i] = str(e)
-    vocab = _vocabularies(paths, errors, notes)
-    for i in errors:
-        parts[i] = []
-    left_out = _simulated_left_out(parts, rel, errors, include_simulated, notes)
-    for i in left_out:
-        parts[i] = []
-    t, bad = _validate(parts, wheres, TRIAL_COLUMNS)
-    errors.update({f: m for f, m in bad.items() if f not in errors})
-    rule_bad = _rule_problems(t, wheres)
-    errors.update({f: m for f, m in rule_bad.items() if f not in errors})
-    vocab_bad = vocabulary_problems(t[~t["_file"].isin(list(errors))], vocab, wheres)
-    errors.update({f: m for f, m in vocab_bad.items() if f not in errors})
-    t["language"] = np.asarray([vocab[i].language if i in vocab else "" for i in
-                                range(len(paths))], dtype=object)[t["_file"].to_numpy()] \
-        if len(t) else pd.Series([], dtype=object)
-    t["language"] = t["language"].astype("str")
-    t = t[~t["_file"].isin(list(errors))]
-    text_columns = tuple(c.name for c in TRIAL_COLUMNS if c.kind == "str")
-    errors.update(consistency_problems(t, wheres, text_columns))
-    t = t[~t["_file"].isin(list(errors))]
-    read = {i: {paths[i].name: raws[i], **({bpaths[i].name: braws[i]} if i in braws else {})}
-            for i in range(len(paths))}
-    errors.update(sidecar_problems(t, paths, wheres, read, TRIALS_SUFFIX, accept_edited, notes))
-    t = t[~t["_file"].isin(list(errors))]
-    dup_bad = _duplicate_problems(t, wheres, ["participant", "session", "trial_in_session"],
-                                  "trial")
-    errors.update(dup_bad)
-    if errors and not skip_bad:
-        raise DataError(errors[min(errors)])
-    t = t[~t["_file"].isin(list(errors))]
-
-    t, voice, coder_files = _apply_coder_files(t, paths, rel, wheres, errors, notes, coder,
-                                               data_dir)
-    if errors and not skip_bad:
-        raise DataError(errors[min(errors)])
-    t = t[~t["_file"].isin(list(errors))]
-
-    # blocks: the confirmed treadmill speed per block
-    bidx = sorted(i for i in bparts if i not in errors and i not in block_errors)
-    bwheres = [str(bpaths[i]) for i in bidx]
-    b, bbad = _validate([bparts[i] for i in bidx], bwheres, BLOCK_COLUMNS)
-    for k, m in bbad.items():
-        block_errors[bidx[k]] = m
-    if block_errors and not skip_bad:
-        raise DataError(block_errors[min(block_errors)])
-    b["_trials_file"] = [bidx[k] for k in b["_file"]] if len(b) else []
-    b = b[~b["_trials_file"].isin(list(block_errors))]
-    bkeys = ["_trials_file", "participant", "session", "is_practice", "block"]
-    # a block re-run after a resume has a second row; the last one describes what ran
-    speed = b[bkeys + ["speed_actual_kmh"]].drop_duplicates(bkeys, keep="last")
-    t = t.rename(columns={"_file": "_trials_file"}).merge(speed, on=bkeys, how="left")
-
-    files: list[InputFile] = []
-    skipped: list[SkippedFile] = []
-    counts = t["_trials_file"].value_counts()
-    bcounts = b["_trials_file"].value_counts()
-    for i in range(len(paths)):
-        if i in left_out:
-            continue
-        if i in errors:
-            skipped.append(SkippedFile(rel[i], errors[i]))
-            continue
-        files.append(InputFile(rel[i], "trials", sha256_of(raws[i]), int(counts.get(i, 0))))
-        if i in block_errors:
-            skipped.append(SkippedFile(bpaths[i].relative_to(data_dir).as_posix(),
-                                       block_errors[i]))
-        elif i in braws:
-            files.append(InputFile(bpaths[i].relative_to(data_dir).as_posix(), "blocks",
-                                   sha256_of(braws[i]), int(bcounts.get(i, 0))))
-        if i in coder_files:
-            files.append(coder_files[i])
-    if t.empty and len(errors) + len(left_out) == len(paths):
+    r = read_files(data_dir, trial_file_paths(data_dir), progress)
+    t, left_out = typed_trials(r, include_simulated)
+    t = session_checked_trials(t, r, accept_edited)
+    r.raise_first(skip_bad)
+    t = _without_bad(t, r.errors)
+    t, voice, coder_files = _apply_coder_files(t, r.paths, r.rel, r.wheres, r.errors, r.notes,
+                                               coder, data_dir)
+    r.raise_first(skip_bad)
+    t = _without_bad(t, r.errors)
+    b = block_rows(r, skip_bad)
+    t = with_block_speeds(t, b)
+    files, skipped = file_lists(r, t, b, left_out, coder_files)
+    if t.empty and len(r.errors) + len(left_out) == len(r.paths):
         raise DataError(f"{data_dir}: every trial file was skipped as bad; nothing to analyse")
-    t["source_file"] = np.asarray(rel, dtype=object)[t["_trials_file"].to_numpy()]
+    t["source_file"] = np.asarray(r.rel, dtype=object)[t["_trials_file"].to_numpy()]
     t["source_file"] = t["source_file"].astype("str")
     trials = (t.drop(columns=["_trials_file", "_row"])
               .sort_values(SORT_KEYS, kind="stable").reset_index(drop=True))
     return LoadedData(data_dir=data_dir, trials=trials, files=files, skipped=skipped,
-                      notes=notes, voice=voice)
+                      notes=r.notes, voice=voice)
 
 
 def _vocabularies(paths: list[Path], errors: dict[int, str], notes: list[str]
@@ -484,20 +573,17 @@ def _simulated_left_out(parts: list[list[tuple[str, ...]]], rel: list[str],
     return simulated
 
 
-def _apply_coder_files(t: pd.DataFrame, paths: list[Path], rel: list[str], wheres: list[str],
-                       errors: dict[int, str], notes: list[str], wanted: str, data_dir: Path
-                       ) -> tuple[pd.DataFrame, list[coding.VoiceCoding], dict[int, InputFile]]:
-    """Find, read, check and apply the chosen coder's file of every accepted session.
-
-    ``t``: typed trial rows with ``_file``/``_row``. Problems of a coder file go into
-    ``errors`` under its trial file's index; what is worth a line in the report into
-    ``notes``. Returns the trials with the codes applied, the per-session summaries and the
-    coder files used (per trial-file index)."""
+def _chosen_coders(t: pd.DataFrame, paths: list[Path], rel: list[str], errors: dict[int, str],
+                   notes: list[str], wanted: str, data_dir: Path
+                   ) -> tuple[dict[int, tuple[str, Path]], dict[int, dict]]:
+    """Per accepted session (trial-file index in ``t['_file']``): the coder whose file is
+    applied and its path (sessions with one), and what the report says of it (source_file,
+    coder, status, coder_file). A badly named coder file goes into ``errors``; several
+    coders and none ``wanted`` is a DataError."""
     has_voice = set(t.loc[t["response_device"] == VOICE_DEVICE, "_file"].unique().tolist())
-    accepted = sorted(set(t["_file"].unique().tolist()))
     chosen: dict[int, tuple[str, Path]] = {}
     info: dict[int, dict] = {}
-    for i in accepted:
+    for i in sorted(set(t["_file"].unique().tolist())):
         audio = coding.audio_dir_of(paths[i], TRIALS_SUFFIX)
         found, badly_named = coding.coder_files(audio)
         if badly_named:
@@ -515,18 +601,31 @@ def _apply_coder_files(t: pd.DataFrame, paths: list[Path], rel: list[str], where
             chosen[i] = (who, found[who])
             status = f"hand-coded by {who}"
         elif i in has_voice:
+            status = _uncoded_status(wanted, found)
             if wanted:
-                status = (f"not hand-coded: no {CODER_FILE_PREFIX}{wanted}.csv (plan key "
-                          f"voice.coder = {wanted!r}"
-                          + (f"; coders present: {', '.join(sorted(found))}" if found else "")
-                          + ")")
                 notes.append(f"{rel[i]}: {status}; its voice trials keep the detected onsets "
                              f"and the experimenter's codes")
-            else:
-                status = "not hand-coded (no coder file)"
         info[i] = {"source_file": rel[i], "coder": who or "", "status": status,
                    "coder_file": (found[who].relative_to(data_dir).as_posix()
                                   if who is not None else "")}
+    return chosen, info
+
+
+def _uncoded_status(wanted: str, found: dict[str, Path]) -> str:
+    """Why a session with voice trials is not hand-coded."""
+    if not wanted:
+        return "not hand-coded (no coder file)"
+    return (f"not hand-coded: no {CODER_FILE_PREFIX}{wanted}.csv (plan key "
+            f"voice.coder = {wanted!r}"
+            + (f"; coders present: {', '.join(sorted(found))}" if found else "") + ")")
+
+
+def _coder_rows(chosen: dict[int, tuple[str, Path]], t: pd.DataFrame, wheres: list[str],
+                errors: dict[int, str], notes: list[str]
+                ) -> tuple[pd.DataFrame, dict[int, bytes]]:
+    """The typed rows of the chosen coder files (``_file``: their trial file's index) that
+    pass every check against their trials, and each file's bytes; problems go into
+    ``errors``."""
     raws: dict[int, bytes] = {}
     parts, cidx, cwheres = [], [], []
     for i, (who, path) in chosen.items():
@@ -552,7 +651,20 @@ def _apply_coder_files(t: pd.DataFrame, paths: list[Path], rel: list[str], where
     all_wheres = {i: str(p) for i, (_, p) in chosen.items()}
     for f, m in coding.coder_row_problems(c, t, coder_of, all_wheres, wheres).items():
         errors.setdefault(f, m)
-    c = c[~c["_file"].isin(list(errors))]
+    return c[~c["_file"].isin(list(errors))], raws
+
+
+def _apply_coder_files(t: pd.DataFrame, paths: list[Path], rel: list[str], wheres: list[str],
+                       errors: dict[int, str], notes: list[str], wanted: str, data_dir: Path
+                       ) -> tuple[pd.DataFrame, list[coding.VoiceCoding], dict[int, InputFile]]:
+    """Find, read, check and apply the chosen coder's file of every accepted session.
+
+    ``t``: typed trial rows with ``_file``/``_row``. Problems of a coder file go into
+    ``errors`` under its trial file's index; what is worth a line in the report into
+    ``notes``. Returns the trials with the codes applied, the per-session summaries and the
+    coder files used (per trial-file index)."""
+    chosen, info = _chosen_coders(t, paths, rel, errors, notes, wanted, data_dir)
+    c, raws = _coder_rows(chosen, t, wheres, errors, notes)
     last = coding.last_codes(c)
     t, detected = coding.apply_codes(t, last)
     for f, n in coding.detection_mismatches(last, detected, t).items():

@@ -25,6 +25,9 @@ TRIM_METHODS = ("none", "fixed", "sd", "mad")
 ADJUST_METHODS = ("holm", "bonferroni", "none")
 #: Accuracy codes whose voice trials may be left out of the RT and accuracy analyses.
 EXCLUDABLE_CODES = ("unclear", "uncoded")
+#: The contrast the study is about, (a, b) = a − b: walking backward vs walking forward. Every
+#: table of condition pairs reads this pair in this direction; the power analysis simulates it.
+PRIMARY_CONTRAST: tuple[str, str] = ("backward", "forward")
 
 
 class PlanError(ValueError):
@@ -39,6 +42,14 @@ class ConditionsPlan:
     order: Annotated[tuple[str, ...], Items("condition names (strings)")] = (
         "stand", "forward", "backward", "left", "right")
     reference: str = "auto"     # one of auto and the order (plan_from_dict checks)
+
+
+def condition_pairs(conditions: tuple[str, ...]) -> list[tuple[str, str]]:
+    """Every pair (a, b) of ``conditions`` (a − b), a the later one in ``conditions``, except
+    that the primary contrast reads as :data:`PRIMARY_CONTRAST` (backward − forward)."""
+    pairs = [(conditions[j], conditions[i]) for i in range(len(conditions))
+             for j in range(i + 1, len(conditions))]
+    return [PRIMARY_CONTRAST if set(p) == set(PRIMARY_CONTRAST) else p for p in pairs]
 
 
 @dataclass(frozen=True)

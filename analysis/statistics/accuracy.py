@@ -10,9 +10,8 @@ import warnings
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
-_Z95 = float(stats.norm.ppf(0.975))
+from analysis.statistics.inference import t_interval, two_sided_p, wald_test
 
 
 def accuracy_gee(test: pd.DataFrame, conditions: tuple[str, ...], reference: str
@@ -54,18 +53,16 @@ def accuracy_gee(test: pd.DataFrame, conditions: tuple[str, ...], reference: str
     rows = []
     for i, name in enumerate(names):
         z = params[i] / se[i]
+        low, high = t_interval(params[i], se[i], math.inf)
         rows.append({"term": "intercept (odds correct, " + reference + ")" if i == 0 else
                      f"{name} vs {reference}",
                      "log_odds": params[i], "se": se[i], "z": z,
-                     "p": float(2 * stats.norm.sf(abs(z))),
+                     "p": two_sided_p(z, math.inf),
                      "odds_ratio": math.exp(params[i]),
-                     "or_ci_low": math.exp(params[i] - _Z95 * se[i]),
-                     "or_ci_high": math.exp(params[i] + _Z95 * se[i])})
-    b = params[1:]
-    v = cov[1:, 1:]
-    chi2 = float(b @ np.linalg.solve(v, b))
-    omnibus.update(chi2=chi2, p=float(stats.chi2.sf(chi2, len(b))))
-    rows.append({"term": f"condition, omnibus Wald χ²({len(b)}) = {chi2:.3f}",
+                     "or_ci_low": math.exp(low), "or_ci_high": math.exp(high)})
+    wald = wald_test(params[1:], cov[1:, 1:])
+    omnibus.update(chi2=wald.chi2, p=wald.p)
+    rows.append({"term": f"condition, omnibus Wald χ²({wald.df}) = {wald.chi2:.3f}",
                  "log_odds": np.nan, "se": np.nan, "z": np.nan, "p": omnibus["p"],
                  "odds_ratio": np.nan, "or_ci_low": np.nan, "or_ci_high": np.nan})
     notes = sorted({str(w.message) for w in caught})

@@ -7,14 +7,11 @@ each paired contrast.
 """
 from __future__ import annotations
 
-import math
-
-import numpy as np
 import pandas as pd
-from scipy import stats
 
 from analysis.input.design import Design
 from analysis.statistics.factorial import factorial_rm_anova
+from analysis.statistics.inference import one_sample_t
 from analysis.statistics.models import adjust_p
 
 
@@ -40,18 +37,10 @@ def paired_contrasts(wide: pd.DataFrame, pairs: list[tuple[str, str]], adjust: s
     w = wide.dropna()
     rows = []
     for a, b in pairs:
-        d = (w[a] - w[b]).to_numpy(dtype=float)
-        n = len(d)
-        m = float(d.mean())
-        sd = float(d.std(ddof=1)) if n > 1 else float("nan")
-        se = sd / math.sqrt(n) if n > 1 else float("nan")
-        tcrit = float(stats.t.ppf(0.975, n - 1)) if n > 1 else float("nan")
-        t = m / se if se and se > 0 else float("nan")
-        p = float(2 * stats.t.sf(abs(t), n - 1)) if np.isfinite(t) else float("nan")
-        rows.append({"a": a, "b": b, "n": n, "mean_diff_ms": m,
-                     "ci_low_ms": m - tcrit * se, "ci_high_ms": m + tcrit * se,
-                     "t": t, "df": n - 1, "p": p,
-                     "cohen_dz": m / sd if sd and sd > 0 else float("nan")})
+        r = one_sample_t((w[a] - w[b]).to_numpy(dtype=float))
+        rows.append({"a": a, "b": b, "n": r.n, "mean_diff_ms": r.mean,
+                     "ci_low_ms": r.ci_low, "ci_high_ms": r.ci_high,
+                     "t": r.t, "df": r.n - 1, "p": r.p, "cohen_dz": r.cohen_dz})
     out = pd.DataFrame(rows)
     if len(out):
         out["p_adj"] = adjust_p(out["p"].to_numpy(), adjust)

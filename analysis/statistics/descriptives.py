@@ -9,7 +9,8 @@ import math
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+
+from analysis.statistics.inference import one_sample_t, t_quantile
 
 #: DTE sign convention, stated in every DTE table.
 DTE_CONVENTION = ("DTE% = (walking − reference) / reference × 100 on participant mean RT; "
@@ -38,7 +39,7 @@ def cousineau_morey(wide: pd.DataFrame, level: float = 0.95) -> pd.DataFrame:
     correction = math.sqrt(c / (c - 1)) if c > 1 else 1.0
     src = norm if c > 1 else w
     se = src.std(ddof=1) / math.sqrt(n) * correction
-    half = stats.t.ppf(0.5 + level / 2, n - 1) * se
+    half = t_quantile(n - 1, level) * se
     return pd.DataFrame({"mean": means, "ci_low": means - half, "ci_high": means + half,
                          "half_width": half})
 
@@ -94,16 +95,8 @@ def participant_summary(test: pd.DataFrame, conditions: tuple[str, ...]) -> pd.D
 
 def t_ci(x: np.ndarray, level: float = 0.95) -> tuple[float, float, float, float]:
     """Mean, t-based CI and two-sided one-sample t-test p (against 0) of ``x``."""
-    x = np.asarray(x, dtype=float)
-    x = x[np.isfinite(x)]
-    n = len(x)
-    m = float(x.mean()) if n else float("nan")
-    if n < 2:
-        return m, float("nan"), float("nan"), float("nan")
-    se = float(x.std(ddof=1)) / math.sqrt(n)
-    h = float(stats.t.ppf(0.5 + level / 2, n - 1)) * se
-    p = float(2 * stats.t.sf(abs(m / se), n - 1)) if se > 0 else float("nan")
-    return m, m - h, m + h, p
+    r = one_sample_t(x, level)
+    return r.mean, r.ci_low, r.ci_high, r.p
 
 
 def dte_tables(test: pd.DataFrame, conditions: tuple[str, ...], reference: str

@@ -15,6 +15,7 @@ import warnings
 import numpy as np
 import pandas as pd
 
+from analysis.input.plan import condition_pairs
 from analysis.statistics.anova import paired_contrasts, rm_anova_table
 from analysis.statistics.descriptives import participant_means, t_ci
 
@@ -69,10 +70,7 @@ def interference_tables(test: pd.DataFrame, conditions: tuple[str, ...], adjust:
         a = rm_anova_table(scores)
         a["effect"] = f"congruency × condition (incongruent − {base})"
         out["interaction"] = a
-        cols = list(scores.columns)
-        pairs = [(cols[j], cols[i]) for i in range(len(cols)) for j in range(i + 1, len(cols))]
-        pairs = [("backward", "forward") if set(p) == {"backward", "forward"} else p
-                 for p in pairs]
+        pairs = condition_pairs(tuple(scores.columns))
         out["interaction_contrasts"] = paired_contrasts(scores, pairs, adjust)
     return out
 

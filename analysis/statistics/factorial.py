@@ -23,6 +23,7 @@ import pandas as pd
 from scipy import stats
 
 from analysis.input.design import Design, NamedContrast, participant_cells
+from analysis.statistics.inference import one_sample_t
 from analysis.statistics.models import adjust_p
 
 #: Columns of :func:`factorial_rm_anova`.
@@ -133,17 +134,10 @@ def named_contrast_tests(data: pd.DataFrame, design: Design,
     n = Y.shape[0]
     rows = []
     for c in contrasts:
-        d = Y @ design.cell_weights(c)
-        m = float(d.mean()) if n else float("nan")
-        sd = float(d.std(ddof=1)) if n > 1 else float("nan")
-        se = sd / math.sqrt(n) if n > 1 else float("nan")
-        t = m / se if n > 1 and se > 0 else float("nan")
-        h = float(stats.t.ppf(0.975, n - 1)) * se if n > 1 else float("nan")
-        rows.append({"contrast": c.name, "n": n, "estimate_ms": m, "se_ms": se,
-                     "ci_low_ms": m - h, "ci_high_ms": m + h, "t": t, "df": float(n - 1),
-                     "p": float(2 * stats.t.sf(abs(t), n - 1)) if math.isfinite(t)
-                     else float("nan"),
-                     "cohen_dz": m / sd if n > 1 and sd > 0 else float("nan")})
+        r = one_sample_t(Y @ design.cell_weights(c))
+        rows.append({"contrast": c.name, "n": n, "estimate_ms": r.mean, "se_ms": r.se,
+                     "ci_low_ms": r.ci_low, "ci_high_ms": r.ci_high, "t": r.t,
+                     "df": float(n - 1), "p": r.p, "cohen_dz": r.cohen_dz})
     out = pd.DataFrame(rows, columns=[c for c in CONTRAST_COLUMNS if c != "p_adj"])
     out.insert(out.columns.get_loc("p") + 1, "p_adj",
                adjust_p(out["p"].to_numpy(), adjust) if len(out) else [])

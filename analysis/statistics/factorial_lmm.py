@@ -19,7 +19,8 @@ import pandas as pd
 
 from analysis.input.design import Design, NamedContrast, cell_label, empty_cells
 from analysis.statistics.factorial import effect_terms
-from analysis.statistics.models import STRUCTURES, ChainFit, NotIdentifiable, REStructure, adjust_p, fit_chain
+from analysis.statistics.models import (STRUCTURES, ChainFit, NotIdentifiable, REStructure,
+                                        adjust_p, fit_chain)
 
 
 def _sum_coding(k: int) -> np.ndarray:

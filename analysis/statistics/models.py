@@ -44,8 +44,10 @@ import statsmodels.formula.api as smf
 from scipy import stats
 from statsmodels.regression.mixed_linear_model import MixedLM
 
-from analysis.statistics.satterthwaite import (FTest, Satterthwaite, TTest, VarianceModel, group_stats,
-                            satterthwaite, satterthwaite_at)
+from analysis.statistics import inference
+from analysis.statistics.inference import TTest, t_interval, two_sided_p
+from analysis.statistics.satterthwaite import (FTest, Satterthwaite, VarianceModel, group_stats,
+                                               satterthwaite, satterthwaite_at)
 
 #: Condition order used when the trials do not give one (categorical dtype) — the codebook's.
 CANONICAL_CONDITIONS = ("stand", "forward", "backward", "left", "right")
@@ -56,7 +58,6 @@ SINGULAR_TOL = 1e-4
 
 STRUCTURES = ("slopes", "uncorrelated", "intercept")
 
-_Z95 = float(stats.norm.ppf(0.975))
 
 #: How the tests of a fit with Satterthwaite df are described in tables and the report.
 SATTERTHWAITE = "Satterthwaite df (as lmerTest), t and F tests"
@@ -103,19 +104,16 @@ class LmmFit:
         est = float(L @ self.params.to_numpy())
         se = float(math.sqrt(max(L @ self.cov_params.to_numpy() @ L, 0.0)))
         z = est / se if se > 0 else float("nan")
-        p = float(2 * stats.norm.sf(abs(z))) if se > 0 else float("nan")
-        return TTest(est, se, float("inf"), z, p, est - _Z95 * se, est + _Z95 * se)
+        low, high = t_interval(est, se, math.inf)
+        return TTest(est, se, float("inf"), z, two_sided_p(z, math.inf), low, high)
 
     def f_test(self, L) -> FTest:
         """Joint test of the rows of L: Satterthwaite F, else Wald χ²/q with df2 = inf."""
         L = np.atleast_2d(np.asarray(L, dtype=float))
         if self.small_sample is not None:
             return self.small_sample.f_test(L)
-        b = L @ self.params.to_numpy()
-        v = L @ self.cov_params.to_numpy() @ L.T
-        q = L.shape[0]
-        F = float(b @ np.linalg.lstsq(v, b, rcond=None)[0]) / q
-        return FTest(F=F, df1=q, df2=float("inf"), p=float(stats.chi2.sf(F * q, q)))
+        w = inference.wald_test(L @ self.params.to_numpy(), L @ self.cov_params.to_numpy() @ L.T)
+        return FTest(F=w.chi2 / w.df, df1=w.df, df2=float("inf"), p=w.p)
 
     @property
     def reml_criterion(self) -> float:
@@ -146,8 +144,9 @@ class LmmFit:
 
 
 @dataclass(frozen=True)
-class Contrast:
-    """Condition a vs condition b on the log-RT scale, with back-transformed values.
+class Contrast(TTest):
+    """Condition a vs condition b on the log-RT scale (the :class:`TTest` fields), with
+    back-transformed values.
 
     ``estimate`` = log(GM_a / GM_b) where GM is the model's geometric-mean RT;
     ``ratio`` = exp(estimate); ``ms_diff`` = GM_b × (ratio − 1), the difference in ms at the
@@ -157,13 +156,6 @@ class Contrast:
     """
     a: str
     b: str
-    estimate: float
-    se: float
-    df: float
-    t: float
-    p: float
-    ci_low: float
-    ci_high: float
     ratio: float
     ratio_ci_low: float
     ratio_ci_high: float
@@ -524,7 +516,8 @@ def _assemble(formula, group, re_formula, reml, params, cov_fe, cov_re, scale, l
         ci = pd.DataFrame({"lower": [t.ci_low for t in tests],
                            "upper": [t.ci_high for t in tests]}, index=names)
     else:
-        ci = pd.DataFrame({"lower": params - _Z95 * bse, "upper": params + _Z95 * bse})
+        low, high = t_interval(params, bse, math.inf)
+        ci = pd.DataFrame({"lower": low, "upper": high})
     return LmmFit(formula=formula, group=group, re_formula=re_formula, reml=reml,
                   params=params, bse=bse, conf_int=ci,
                   cov_params=pd.DataFrame(cov_fe, index=names, columns=names),
@@ -590,12 +583,8 @@ def _pruned(cand: REStructure, fit: LmmFit) -> REStructure | None:
 def wald_test(fit: LmmFit, terms: Sequence[str]) -> dict:
     """Joint Wald χ² test that the fixed effects ``terms`` are all 0: chi2, df, p."""
     terms = list(terms)
-    if not terms:
-        return {"chi2": float("nan"), "df": 0, "p": float("nan")}
-    b = fit.params[terms].to_numpy()
-    v = fit.cov_params.loc[terms, terms].to_numpy()
-    chi2 = float(b @ np.linalg.lstsq(v, b, rcond=None)[0])
-    return {"chi2": chi2, "df": len(terms), "p": float(stats.chi2.sf(chi2, len(terms)))}
+    w = inference.wald_test(fit.params[terms].to_numpy(), fit.cov_params.loc[terms, terms].to_numpy())
+    return {"chi2": w.chi2, "df": w.df, "p": w.p}
 
 
 def likelihood_ratio_test(reduced: LmmFit, full: LmmFit) -> dict:

@@ -25,6 +25,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import differentiate, optimize, stats
 
+from analysis.statistics.inference import TTest, t_interval, two_sided_p
+
 
 @dataclass(frozen=True)
 class GroupStats:
@@ -37,18 +39,6 @@ class GroupStats:
     zy: np.ndarray
     yy: np.ndarray
     n: np.ndarray
-
-
-@dataclass(frozen=True)
-class TTest:
-    """A 1-df test of L β = 0: estimate, SE, Satterthwaite df, t, two-sided p, 95% CI."""
-    estimate: float
-    se: float
-    df: float
-    t: float
-    p: float
-    ci_low: float
-    ci_high: float
 
 
 @dataclass(frozen=True)
@@ -205,9 +195,8 @@ class Satterthwaite:
         se = math.sqrt(max(float(L @ self.vcov @ L), 0.0))
         df = self._df(L)
         t = est / se if se > 0 else float("nan")
-        p = float(2 * stats.t.sf(abs(t), df)) if se > 0 else float("nan")
-        h = float(stats.t.ppf(0.5 + level / 2, df)) * se
-        return TTest(est, se, df, t, p, est - h, est + h)
+        low, high = t_interval(est, se, df, level)
+        return TTest(est, se, df, t, two_sided_p(t, df), low, high)
 
     def f_test(self, L) -> FTest:
         """Joint test of the rows of L (q × p), lmerTest's ``contestMD``."""
