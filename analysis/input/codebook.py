@@ -52,6 +52,16 @@ class Column:
     pattern: str | None = None
 
 
+#: The columns that say which block a row belongs to, the same in the trials and blocks files.
+BLOCK_IDENTITY: tuple[Column, ...] = (
+    Column("is_practice", "int", "0 or 1", minimum=0, maximum=1),
+    Column("block", "int", "block number ≥ 1", minimum=1),
+    Column("condition", "str", "condition (design.conditions of the session's config)"),
+    Column("block_in_condition", "int", "≥ 1", minimum=1),
+    Column("speed_set_kmh", "float", "km/h 0 … 30", minimum=0, maximum=MAX_SPEED_KMH,
+           empty_ok=True),
+)
+
 TRIAL_COLUMNS: tuple[Column, ...] = (
     Column("participant", "str", "participant ID"),
     Column("session", "int", "session number ≥ 1", minimum=1),
@@ -61,12 +71,7 @@ TRIAL_COLUMNS: tuple[Column, ...] = (
     Column("simulated", "int", "0 or 1", minimum=0, maximum=1),
     Column("seed", "int", "0 … 2^32−1", minimum=0, maximum=2**32 - 1),
     Column("condition_order", "str", "order of conditions", empty_ok=True),
-    Column("is_practice", "int", "0 or 1", minimum=0, maximum=1),
-    Column("block", "int", "block number ≥ 1", minimum=1),
-    Column("condition", "str", "condition (design.conditions of the session's config)"),
-    Column("block_in_condition", "int", "≥ 1", minimum=1),
-    Column("speed_set_kmh", "float", "km/h 0 … 30", minimum=0, maximum=MAX_SPEED_KMH,
-           empty_ok=True),
+    *BLOCK_IDENTITY,
     Column("trial_in_block", "int", "≥ 1", minimum=1),
     Column("trial_in_session", "int", "≥ 1", minimum=1),
     Column("word", "str", "the word shown"),
@@ -108,12 +113,7 @@ BLOCK_COLUMNS: tuple[Column, ...] = (
     Column("participant", "str", "participant ID"),
     Column("session", "int", "session number ≥ 1", minimum=1),
     Column("run", "int", "run ≥ 1", minimum=1),
-    Column("is_practice", "int", "0 or 1", minimum=0, maximum=1),
-    Column("block", "int", "block number ≥ 1", minimum=1),
-    Column("condition", "str", "condition (design.conditions of the session's config)"),
-    Column("block_in_condition", "int", "≥ 1", minimum=1),
-    Column("speed_set_kmh", "float", "km/h 0 … 30", minimum=0, maximum=MAX_SPEED_KMH,
-           empty_ok=True),
+    *BLOCK_IDENTITY,
     Column("speed_actual_kmh", "float", "km/h 0 … 30", minimum=0, maximum=MAX_SPEED_KMH,
            empty_ok=True),
     Column("n_trials", "int", "≥ 0", minimum=0),

@@ -93,19 +93,25 @@ def sha256_of(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+def utf8_text(raw: bytes, where: str, what: str) -> str:
+    """``raw`` decoded as UTF-8 (a BOM dropped); a one-line :class:`DataError` naming ``where``
+    if it is not UTF-8 (``what``: the format to save it as) or holds nothing."""
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise DataError(f"{where}: not UTF-8 text (byte {e.start}); {what}") from None
+    if not text.strip():
+        raise DataError(f"{where}: empty file (no header row)")
+    return text
+
+
 def _read_rows(raw: bytes, where: str, columns: tuple[Column, ...],
                notes: list[str]) -> list[tuple[str, ...]]:
     """Parse CSV bytes into rows of strings holding the codebook columns in codebook order.
 
     A last line without a newline and with too few fields is a row torn by a crash (the
     experiment's writer cuts it off when it reopens the file); it is left out with a note."""
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as e:
-        raise DataError(f"{where}: not UTF-8 text (byte {e.start}); the codebook requires "
-                        f"UTF-8 CSV") from None
-    if not text.strip():
-        raise DataError(f"{where}: empty file (no header row)")
+    text = utf8_text(raw, where, "the codebook requires UTF-8 CSV")
     reader = csv.reader(io.StringIO(text, newline=""))
     try:
         return _parse_rows(reader, text, where, columns, notes)

@@ -23,7 +23,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from analysis.input.loader import DataError, InputFile, LoadedData, SkippedFile, sha256_of
+from analysis.input.loader import (DataError, InputFile, LoadedData, SkippedFile, sha256_of,
+                                   utf8_text)
 from analysis.input.mapping import DEFAULT_ACCURACY, DELIMITERS, RT_UNITS, Mapping, Source
 
 IMPORTED = "imported"
@@ -58,13 +59,7 @@ def read_table(path: Path, mapping: Mapping) -> tuple[pd.DataFrame, bytes]:
     """The cells of one file as text ('' for missing cells, the mapping's ``missing`` words
     included), with ``_row`` (1-based data row), and the file's bytes."""
     raw = path.read_bytes()
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as e:
-        raise DataError(f"{path}: not UTF-8 text (byte {e.start}); save the table as UTF-8 "
-                        f"CSV/TSV") from None
-    if not text.strip():
-        raise DataError(f"{path}: empty file (no header row)")
+    text = utf8_text(raw, str(path), "save the table as UTF-8 CSV/TSV")
     sep = _delimiter(path, text, mapping)
     try:
         df = pd.read_csv(io.StringIO(text), sep=sep, dtype=str, keep_default_na=False,
