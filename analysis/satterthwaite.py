@@ -11,8 +11,8 @@ statistics (X'X, X'Z, Z'Z, X'y, Z'y, y'y) this module evaluates
 
 and differentiates them numerically (Richardson-extrapolated central differences): the
 asymptotic covariance of φ̂ is A = 2 H⁻¹ (H the Hessian of the deviance), and for a contrast
-L the Satterthwaite df is ν = 2 (L V L')² / (g' A g) with g = ∂(L V L')/∂φ (Kuznetsova, Brockhoff & Christensen 2017).
-Multi-df hypotheses use lmerTest's ``contestMD`` construction (eigen-decomposition of
+L the Satterthwaite df is ν = 2 (L V L')² / (g' A g) with g = ∂(L V L')/∂φ (Kuznetsova,
+Brockhoff & Christensen 2017). Multi-df hypotheses use lmerTest's ``contestMD`` construction (eigen-decomposition of
 L V L', one ν per eigenvector, combined as 2E/(E − q)). The df are invariant to the
 parametrisation of φ at an interior optimum, so (θ, log σ) gives lmerTest's numbers; fits on
 the boundary (singular) have no valid Satterthwaite df and are not accepted here.
@@ -311,7 +311,6 @@ def satterthwaite_at(model: VarianceModel, phi: np.ndarray, beta: np.ndarray) ->
     if model.q and np.min(np.abs(np.diag(_lam(model, phi)))) < 1e-4:
         raise ValueError("singular random-effects covariance: Satterthwaite df need an "
                          "interior estimate")
-    k = len(phi)
     hess = richardson_hessian(model.deviance, phi)
     jac = richardson_jacobian(model.vcov, phi)                      # (p, p, k)
     cov_phi = 2 * np.linalg.pinv(np.asarray(hess))
