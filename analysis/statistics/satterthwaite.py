@@ -9,10 +9,10 @@ statistics (X'X, X'Z, Z'Z, X'y, Z'y, y'y) this module evaluates
 * the REML deviance −2 ℓ_R(φ) (lme4's "REML criterion"), and
 * the covariance of the fixed effects, V(φ) = (X'V_y⁻¹X)⁻¹,
 
-and differentiates them numerically (``scipy.differentiate``): the asymptotic covariance of
-φ̂ is A = 2 H⁻¹ (H the Hessian of the deviance), and for a contrast L the Satterthwaite df is
-ν = 2 (L V L')² / (g' A g) with g = ∂(L V L')/∂φ (Kuznetsova, Brockhoff & Christensen 2017).
-Multi-df hypotheses use lmerTest's ``contestMD`` construction (eigen-decomposition of
+and differentiates them numerically (Richardson-extrapolated central differences): the
+asymptotic covariance of φ̂ is A = 2 H⁻¹ (H the Hessian of the deviance), and for a contrast
+L the Satterthwaite df is ν = 2 (L V L')² / (g' A g) with g = ∂(L V L')/∂φ (Kuznetsova,
+Brockhoff & Christensen 2017). Multi-df hypotheses use lmerTest's ``contestMD`` construction (eigen-decomposition of
 L V L', one ν per eigenvector, combined as 2E/(E − q)). The df are invariant to the
 parametrisation of φ at an interior optimum, so (θ, log σ) gives lmerTest's numbers; fits on
 the boundary (singular) have no valid Satterthwaite df and are not accepted here.
@@ -23,7 +23,18 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import differentiate, optimize, stats
+from scipy import optimize, stats
+
+#: A diagonal element of Λ (relative SD) at or below this counts as held at the bound 0.
+BOUND_THETA = 1e-6
+#: Where such an element is restarted from (relative SD; lme4 starts at 1).
+RESTART_THETA = 0.1
+#: Numerical derivatives of the deviance and of V(φ): central differences at steps
+#: STEP × max(1, |φ_i|) and half that, Richardson-extrapolated. Measured on 15 identified
+#: fits of the type-I benchmark (N = 12, unstructured slopes): df equal to those of
+#: scipy.differentiate's adaptive Richardson scheme (rtol 1e-6, ≤ 4 refinements) within
+#: 2e-6 relative at 1/45 of its cost (~200 instead of ~9,600 deviance evaluations).
+STEP = 0.004
 
 from analysis.statistics.inference import TTest, t_interval, two_sided_p
 
@@ -134,20 +145,42 @@ class VarianceModel:
     def fit(self, theta0: np.ndarray | None = None) -> tuple[np.ndarray, bool]:
         """REML estimate φ̂ = (θ̂, log σ̂) and whether the optimiser converged: the profiled
         deviance minimised by L-BFGS-B over θ with the diagonal of Λ ≥ 0 (lme4's bounds),
-        from θ0 (default lme4's start, Λ = I)."""
+        from θ0 (default lme4's start, Λ = I).
+
+        A column of Λ that is 0 is a stationary point of the deviance (it depends on Λ only
+        through ΛΛ', even in each column), so a gradient optimiser whose step lands on the
+        bound stays there although the deviance falls away from it (measured: 12 null
+        replications of the type-I benchmark, uncorrelated slopes stuck at 0 with a REML
+        criterion 6.3 above lme4's). A diagonal element at the bound is therefore moved to
+        ``RESTART_THETA`` and the fit restarted; a lower deviance replaces the estimate."""
         rows, cols = self.tril
         diag = rows == cols
         start = diag.astype(float) if theta0 is None else np.abs(theta0) * diag \
             + np.asarray(theta0) * ~diag
+        theta, fun, converged = self._minimise(start, diag)
+        for _ in range(int(diag.sum())):
+            at_bound = diag & (theta <= BOUND_THETA)
+            if not at_bound.any():
+                break
+            restart = theta.copy()
+            restart[at_bound] = RESTART_THETA
+            theta2, fun2, converged2 = self._minimise(restart, diag)
+            if not fun2 < fun - 1e-7:
+                break
+            theta, fun, converged = theta2, fun2, converged2
+        xvx, xvy, yvy, _ = self._parts(np.append(theta, 0.0))
+        s2 = (yvy - np.linalg.solve(xvx, xvy) @ xvy) / (self.n_obs - self.p)
+        return np.append(theta, 0.5 * math.log(s2)), converged
+
+    def _minimise(self, start: np.ndarray, diag: np.ndarray) -> tuple[np.ndarray, float, bool]:
+        """One L-BFGS-B run from ``start``: (θ, profiled deviance, converged)."""
         bounds = [(0.0, None) if d else (None, None) for d in diag]
         res = optimize.minimize(self.profiled_deviance, start, method="L-BFGS-B",
                                 bounds=bounds,
                                 options={"ftol": 1e-14, "gtol": 1e-8, "maxiter": 5000})
         theta = res.x
         converged = bool(res.success) or self._stationary(theta, diag)
-        xvx, xvy, yvy, _ = self._parts(np.append(theta, 0.0))
-        s2 = (yvy - np.linalg.solve(xvx, xvy) @ xvy) / (self.n_obs - self.p)
-        return np.append(theta, 0.5 * math.log(s2)), converged
+        return theta, float(res.fun), converged
 
     def _stationary(self, theta: np.ndarray, diag: np.ndarray) -> bool:
         """lme4's convergence check: max |gradient| < 0.002, ignoring parameters held at
@@ -162,15 +195,43 @@ class VarianceModel:
         return np.linalg.inv(self._parts(phi)[0])
 
 
-def _vectorised(fun, n_out: int | None):
-    """Wrap f(φ) → scalar/array for scipy.differentiate, which passes φ with extra axes."""
-    def f(x):
-        flat = x.reshape(x.shape[0], -1)
-        vals = [np.ravel(fun(flat[:, j])) for j in range(flat.shape[1])]
-        out = np.stack(vals, axis=-1)                       # (n_out, batch)
-        shape = x.shape[1:]
-        return out.reshape((n_out,) + shape) if n_out else out[0].reshape(shape)
-    return f
+def _steps(x: np.ndarray) -> np.ndarray:
+    """Difference steps for φ: ``STEP`` × max(1, |φ_i|)."""
+    return STEP * np.maximum(1.0, np.abs(x))
+
+
+def _central_hessian(f, x: np.ndarray, h: np.ndarray) -> np.ndarray:
+    """Central second differences of scalar f at x with steps h (error O(h²))."""
+    k = len(x)
+    E = np.diag(h)
+    f0 = f(x)
+    fp = np.array([f(x + E[i]) for i in range(k)])
+    fm = np.array([f(x - E[i]) for i in range(k)])
+    H = np.diag((fp - 2 * f0 + fm) / h ** 2)
+    for i in range(k):
+        for j in range(i):
+            H[i, j] = H[j, i] = (f(x + E[i] + E[j]) - f(x + E[i] - E[j])
+                                 - f(x - E[i] + E[j]) + f(x - E[i] - E[j])) / (4 * h[i] * h[j])
+    return H
+
+
+def richardson_hessian(f, x: np.ndarray) -> np.ndarray:
+    """Hessian of scalar f at x (k × k): central differences at steps h and h/2
+    (:func:`_steps`), Richardson-extrapolated (error O(h⁴)); 4k² + 1 evaluations."""
+    h = _steps(x)
+    return (4 * _central_hessian(f, x, h / 2) - _central_hessian(f, x, h)) / 3
+
+
+def richardson_jacobian(f, x: np.ndarray) -> np.ndarray:
+    """Derivatives of array-valued f at x, shape f(x).shape + (k,): central differences at
+    steps h and h/2, Richardson-extrapolated (error O(h⁴))."""
+    h = _steps(x)
+    E = np.diag(h)
+
+    def central(scale: float) -> np.ndarray:
+        return np.stack([(f(x + scale * E[i]) - f(x - scale * E[i])) / (2 * scale * h[i])
+                         for i in range(len(x))], axis=-1)
+    return (4 * central(0.5) - central(1.0)) / 3
 
 
 @dataclass(frozen=True)
@@ -239,16 +300,8 @@ def satterthwaite_at(model: VarianceModel, phi: np.ndarray, beta: np.ndarray) ->
     if model.q and np.min(np.abs(np.diag(_lam(model, phi)))) < 1e-4:
         raise ValueError("singular random-effects covariance: Satterthwaite df need an "
                          "interior estimate")
-    k = len(phi)
-    # Richardson extrapolation from a coarse first step: smaller first steps end in steps
-    # where rounding noise of the deviance dominates its second differences.
-    # rtol 1e-6 with at most 4 refinements: df agree with lmerTest to ~1e-4 relative
-    # (measured) at a quarter of the default cost.
-    opts = {"initial_step": 0.1, "tolerances": {"rtol": 1e-6}, "maxiter": 4}
-    hess = differentiate.hessian(_vectorised(model.deviance, None), phi, **opts).ddf
-    jac = differentiate.jacobian(_vectorised(lambda f: model.vcov(f).ravel(),
-                                             model.p * model.p), phi, **opts).df
-    jac = np.asarray(jac).reshape(model.p, model.p, k)
+    hess = richardson_hessian(model.deviance, phi)
+    jac = richardson_jacobian(model.vcov, phi)                      # (p, p, k)
     cov_phi = 2 * np.linalg.pinv(np.asarray(hess))
     return Satterthwaite(beta=np.asarray(beta, dtype=float), vcov=model.vcov(phi),
                          jacobian=jac, cov_phi=cov_phi, deviance=model.deviance(phi))
