@@ -210,14 +210,12 @@ def load_tables(data: Path, mapping: Mapping, skip_bad: bool = False) -> LoadedD
     for p in paths:
         rel = p.relative_to(base).as_posix()
         try:
-            try:
-                t, raw = trials_of_file(p, rel, mapping)
-            except OSError as e:
-                raise DataError(f"{p}: cannot read ({e.strerror})") from None
-        except DataError as e:
+            t, raw = trials_of_file(p, rel, mapping)
+        except (OSError, DataError) as e:
+            reason = f"{p}: cannot read ({e.strerror})" if isinstance(e, OSError) else str(e)
             if not skip_bad:
-                raise
-            skipped.append(SkippedFile(rel, str(e)))
+                raise DataError(reason) from None
+            skipped.append(SkippedFile(rel, reason))
             continue
         frames.append(t)
         files.append(InputFile(rel, "table", sha256_of(raw), len(t)))
