@@ -82,3 +82,38 @@ def test_primary_fit_equals_lme4_default_optimiser(trials):
     assert c.estimate == pytest.approx(-0.02687779284, rel=1e-8)
     assert c.se == pytest.approx(0.02530785299, rel=1e-4)
     assert c.df == pytest.approx(10.99884771, abs=0.01)
+
+
+def three_level_trials(seed: int = 24, participants: int = 8, trials: int = 12):
+    """Log RTs of a 3-level within factor (``cond`` 0/1/2), few participants: participant SD
+    0.07, participant × level SD 0.03, residual normal SD 0.16 plus an exponential tail."""
+    rng = np.random.default_rng(seed)
+    cond = np.tile(np.repeat([0, 1, 2], trials), participants)
+    part = np.repeat(np.arange(participants), 3 * trials)
+    u = rng.normal(0, 0.07, participants)[part]
+    s = rng.normal(0, 0.03, (participants, 3))[part, cond]
+    y = (6.5 + u + s + 0.03 * (cond == 2) + rng.normal(0, 0.16, len(cond))
+         + rng.exponential(0.05, len(cond)))
+    return y, cond, part
+
+
+def test_a_run_that_stops_short_of_a_stationary_point_is_continued():
+    """Here one L-BFGS-B run ended with 'relative reduction of f' after a trial step to
+    θ ≈ 1e11, at a gradient of order 10 and a REML criterion 1.7 above lme4's. Pinned to lme4
+    (same versions as above), sum-coded (contr.sum), uncorrelated slopes:
+
+        d$c1 <- (d$cond == 0) - (d$cond == 2); d$c2 <- (d$cond == 1) - (d$cond == 2)
+        m <- lmer(y ~ c1 + c2 + (1 + c1 + c2 || participant), d, REML = TRUE)
+        REMLcrit(m); getME(m, "theta")    # bobyqa and nloptwrap agree
+    """
+    y, cond, part = three_level_trials()
+    X = np.column_stack([np.ones(len(y)), (cond == 0) * 1.0 - (cond == 2),
+                         (cond == 1) * 1.0 - (cond == 2)])
+    vm = VarianceModel(group_stats(y, X, X, part), True)
+    phi, converged = vm.fit()
+    assert converged
+    assert vm.profiled_deviance(phi[:-1]) == pytest.approx(-167.2624991, abs=1e-6)
+    np.testing.assert_allclose(phi[:-1], [0.2000850919, 0.2982889167, 0.2282185428],
+                               rtol=1e-4)
+    assert np.exp(phi[-1]) == pytest.approx(0.1696543432, rel=1e-6)
+    assert vm._stationary(phi[:-1], np.ones(3, dtype=bool))
