@@ -118,7 +118,8 @@ def load_data(data_dir: Path, plan: Plan, options: RunOptions) -> LoadedData:
     """The data of ``data_dir``: stroop-walk sessions, or another lab's tables read
     through ``options.mapping``."""
     if options.mapping is not None:
-        return load_tables(data_dir, options.mapping, skip_bad=options.skip_bad)
+        return load_tables(data_dir, options.mapping, skip_bad=options.skip_bad,
+                           levels=dict(plan.design.levels))
     return load_trials(data_dir, skip_bad=options.skip_bad, progress=options.progress,
                        coder=plan.voice.coder, accept_edited=options.accept_edited,
                        include_simulated=options.include_simulated)

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from analysis.input.codebook import VOICE_DEVICE
+from analysis.input.design import DesignError, check_declared_levels
 from analysis.cleaning.exclusion import (Applied, RuleDataError, apply_rules, valid_counts,
                                          with_timeouts_first)
 from analysis.input.plan import Plan, TrimmingPlan
@@ -220,6 +221,10 @@ def prepare(trials: pd.DataFrame, plan: Plan) -> Prepared:
     all_t = with_condition_order(with_design_columns(trials, plan), conditions)
     pc = plan.trials.primary_congruency
     test = non_practice_trials(all_t, pc)
+    try:
+        check_declared_levels(test, plan.design)
+    except DesignError as e:
+        raise AnalysisError(str(e)) from None
     everyone = sorted(pd.unique(test["participant"]).tolist())
     code_steps = voice_code_exclusions(test, plan.voice.exclude_codes)
     test = without_masked(test, code_steps)

@@ -164,6 +164,24 @@ def _factor_weights(kind: FileKind, key: str, v: Any) -> tuple[tuple[str, float]
     return w
 
 
+def check_declared_levels(test: pd.DataFrame, plan: DesignPlan) -> None:
+    """Every test trial's value of a factor with a declared level order (``[design.levels]``)
+    is one of its levels — on every test trial, not only the valid ones, so that a stray
+    level is found even when its trials are excluded. DesignError naming the file
+    (``source_file``), row (``source_row``, else ``trial_in_session``: the row of a
+    stroop-walk trial file), factor and value."""
+    for f, order in plan.levels:
+        if f not in test.columns:
+            continue
+        bad = ~test[f].astype(str).isin(order)
+        if bad.any():
+            r = test[bad].iloc[0]
+            row = r["source_row"] if "source_row" in test.columns else r["trial_in_session"]
+            raise DesignError(f"{r['source_file']}: row {int(row)}: {f} = {str(r[f])!r} is not a "
+                              f"level of plan key design.levels.{f} ({', '.join(order)}); add it "
+                              f"to the plan or correct the data")
+
+
 def resolve_design(trials: pd.DataFrame, plan: DesignPlan,
                    known_orders: Mapping[str, Sequence[str]] | None = None) -> Design:
     """The design's factors with their levels in order: the plan's order, else

@@ -10,9 +10,11 @@ column or else the row order), ``trial_in_session``, ``is_practice`` (0/1), ``rt
 (float, **milliseconds**, NaN without a response), ``correct`` (0/1), ``timeout`` (1 when the
 RT cell is missing), one column per mapped factor (text), and what the report needs:
 ``condition_order``, ``block_in_condition``, ``simulated`` (0), ``rt_source``
-(``imported``), ``response_device`` and ``accuracy_code`` (``auto``), ``source_file``.
-Files are only read. A bad cell raises :class:`analysis.input.loader.DataError` naming the file,
-row, column and value.
+(``imported``), ``response_device`` and ``accuracy_code`` (``auto``), ``source_file`` and
+``source_row`` (the 1-based data row of the file). Files are only read. A bad cell raises
+:class:`analysis.input.loader.DataError` naming the file, row, column and value; so do RTs the mapping's unit makes implausible (over
+60 s, or a file whose median RT is under :data:`MIN_MEDIAN_RT_MS`: seconds read as ms) and a
+factor value that the plan's ``[design.levels]`` does not list.
 """
 from __future__ import annotations
 
@@ -23,11 +25,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from analysis.input.codebook import MAX_WINDOW_MS
 from analysis.input.loader import (DataError, InputFile, LoadedData, SkippedFile, sha256_of,
                                    utf8_text)
 from analysis.input.mapping import DEFAULT_ACCURACY, DELIMITERS, RT_UNITS, Mapping, Source
 
 IMPORTED = "imported"
+#: A file whose median RT (ms, after the mapping's unit) is below this holds seconds read as
+#: milliseconds: no choice-RT task has a median response under 50 ms.
+MIN_MEDIAN_RT_MS = 50.0
 SORT_KEYS = ["participant", "session", "trial_in_session"]
 
 
@@ -126,8 +132,33 @@ def _numbers(df: pd.DataFrame, src: Source, path: Path, empty_ok: bool) -> pd.Se
     return num.astype("float64")
 
 
-def trials_of_file(path: Path, rel: str, mapping: Mapping) -> tuple[pd.DataFrame, bytes]:
-    """One file's rows in the analysis's columns (before ordering, see :func:`load_tables`)."""
+def rt_milliseconds(df: pd.DataFrame, path: Path, mapping: Mapping) -> pd.Series:
+    """The RT column in **ms** (NaN where the cell is empty: no response). A value ≤ 0, one
+    over 60 s, or a file whose median is under :data:`MIN_MEDIAN_RT_MS` (the unit is wrong)
+    is a DataError naming file, row, column and value."""
+    src = mapping.roles["rt"]
+    cells = _cells(df, src, path)
+    rt = _numbers(df, src, path, empty_ok=True) * RT_UNITS[mapping.rt_unit]
+    _fail(path, df, rt <= 0, src, "must be > 0 (a response time)", cells)
+    unit = f'rt.unit = "{mapping.rt_unit}"'
+    _fail(path, df, rt > MAX_WINDOW_MS, src, f"is over 60 s with {unit}"
+          + ("; if the column holds milliseconds, set rt.unit = \"ms\""
+             if mapping.rt_unit == "s" else ""), cells)
+    median = rt.median()
+    if median < MIN_MEDIAN_RT_MS:
+        _fail(path, df, rt.notna(), src, f"reads as {rt.dropna().iat[0]:g} ms with {unit} "
+              f"(the file's median RT: {median:.3g} ms); if the column holds seconds, set "
+              f"rt.unit = \"s\"", cells)
+    return rt
+
+
+def trials_of_file(path: Path, rel: str, mapping: Mapping,
+                   levels: dict[str, tuple[str, ...]] | None = None
+                   ) -> tuple[pd.DataFrame, bytes]:
+    """One file's rows in the analysis's columns (before ordering, see :func:`load_tables`).
+    ``levels``: factor → the levels the plan declares (``[design.levels]``); a test trial
+    with another value is an error."""
+    levels = levels or {}
     df, raw = read_table(path, mapping)
     for col in mapping.require:
         if col not in df.columns:
@@ -146,10 +177,7 @@ def trials_of_file(path: Path, rel: str, mapping: Mapping) -> tuple[pd.DataFrame
         _fail(path, df, bad, roles["session"], "is not a session number (an integer ≥ 0; "
               "map labels to numbers with values)", _cells(df, roles["session"], path))
     out["session"] = out["session"].astype("int64")
-    rt = _numbers(df, roles["rt"], path, empty_ok=True) * RT_UNITS[mapping.rt_unit]
-    _fail(path, df, rt <= 0, roles["rt"], "must be > 0 (a response time)",
-          _cells(df, roles["rt"], path))
-    out["rt_ms"] = rt
+    out["rt_ms"] = rt = rt_milliseconds(df, path, mapping)
     timeout = rt.isna()
     acc = _mapped(df, roles["accuracy"], path, DEFAULT_ACCURACY, empty_ok=True)
     _fail(path, df, acc.isna() & ~timeout, roles["accuracy"], "is empty but the trial has "
@@ -165,8 +193,14 @@ def trials_of_file(path: Path, rel: str, mapping: Mapping) -> tuple[pd.DataFrame
                      else df["_row"].astype("float64"))
     for name, src in mapping.factors.items():
         out[name] = _mapped(df, src, path).astype(str)
+        if name in levels:
+            _fail(path, df, (out["is_practice"] == 0) & ~out[name].isin(levels[name]), src,
+                  f"is not a level of plan key design.levels.{name} "
+                  f"({', '.join(levels[name])}); add it to the plan, or map it with "
+                  f"[{src.key}] values", _cells(df, src, path))
     out["_row"] = df["_row"]
     out["source_file"] = rel
+    out["source_row"] = df["_row"]
     return out, raw
 
 
@@ -198,11 +232,13 @@ def _ordered(t: pd.DataFrame, factors: list[str]) -> pd.DataFrame:
     return t.drop(columns=["_block", "_trial"])
 
 
-def load_tables(data: Path, mapping: Mapping, skip_bad: bool = False) -> LoadedData:
+def load_tables(data: Path, mapping: Mapping, skip_bad: bool = False,
+                levels: dict[str, tuple[str, ...]] | None = None) -> LoadedData:
     """Every table of ``data`` (a file or a folder) read through ``mapping``; see the module
     docstring. A participant × session in two files is an error (the trial order between
     them would be a guess). ``skip_bad`` (``--skip-bad-files``): a file that cannot be read
-    or mapped is left out and listed in ``LoadedData.skipped`` instead of stopping the run."""
+    or mapped is left out and listed in ``LoadedData.skipped`` instead of stopping the run.
+    ``levels``: the plan's declared level orders (see :func:`trials_of_file`)."""
     data = Path(data)
     paths = table_files(data, mapping)
     base = data.parent if data.is_file() else data
@@ -210,7 +246,7 @@ def load_tables(data: Path, mapping: Mapping, skip_bad: bool = False) -> LoadedD
     for p in paths:
         rel = p.relative_to(base).as_posix()
         try:
-            t, raw = trials_of_file(p, rel, mapping)
+            t, raw = trials_of_file(p, rel, mapping, levels)
         except (OSError, DataError) as e:
             reason = f"{p}: cannot read ({e.strerror})" if isinstance(e, OSError) else str(e)
             if not skip_bad:

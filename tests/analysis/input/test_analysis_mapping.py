@@ -278,13 +278,23 @@ def test_bad_mappings_name_the_key(doc, message):
      r"row 1: column 'acc' \(accuracy\) = '1' says correct but the RT is missing"),
     ("ID;RT;acc;congruency\n1;-5;1;congruent\n", "",
      r"row 1: column 'RT' \(rt\) = '-5' must be > 0"),
+    # the RT unit wrong: seconds declared as ms, ms declared as s
+    ("ID;RT;acc;congruency\n1;0.612;1;congruent\n1;0.705;1;incongruent\n1;NA;0;congruent\n",
+     "", r"data\.csv: row 1: column 'RT' \(rt\) = '0\.612' reads as 0\.612 ms with rt\.unit = "
+     r"\"ms\" \(the file's median RT: 0\.658 ms\); if the column holds seconds, set rt\.unit = "
+     r"\"s\""),
+    ("ID;RT;acc;congruency\n1;0.61;1;congruent\n1;700;1;incongruent\n", "SECONDS",
+     r"data\.csv: row 2: column 'RT' \(rt\) = '700' is over 60 s with rt\.unit = \"s\"; if "
+     r"the column holds milliseconds, set rt\.unit = \"ms\""),
 ])
 def test_unreadable_values_are_one_line_errors_naming_file_column_and_value(
         tmp_path, capsys, table, mapping_extra, message):
     data = write(tmp_path / "data.csv", table)
     before = data.read_bytes()
-    mapping = write(tmp_path / "m.toml", VB_MAPPING.replace("RT", "RT").replace(
-        '"accuracy"', '"acc"') + mapping_extra + "\n")
+    text = VB_MAPPING.replace('"accuracy"', '"acc"')
+    if mapping_extra == "SECONDS":
+        text, mapping_extra = text.replace('unit = "ms"', 'unit = "s"'), ""
+    mapping = write(tmp_path / "m.toml", text + mapping_extra + "\n")
     code = main(["--data", str(data), "--columns", str(mapping), "--out",
                  str(tmp_path / "out"), "--no-progress"])
     err = capsys.readouterr().err.strip()
@@ -332,3 +342,50 @@ def test_skip_bad_files_leaves_out_a_bad_table_and_counts_it(builder, tmp_path, 
     assert [s.path for s in loaded.skipped] == [bad.name]
     assert len(loaded.participants) == len(files) - 1
     assert bad.name in (out / "report.md").read_text()
+
+
+def test_a_level_the_plan_does_not_declare_is_an_error_even_on_an_excluded_trial(tmp_path,
+                                                                               capsys):
+    """[design.levels] is the vocabulary of a mapped factor: a cell outside it stops the run
+    with one line naming file, row, column and value, also when its trial would be excluded
+    (here an error trial, which an RT analysis never sees)."""
+    data = tmp_path / "d"
+    data.mkdir()
+    write(data / "p1.tsv", "pid\tlatency\tok\tlang\tcong\n"
+          "p-1\t612\t1\tEnglish\tc\np-1\t640\t1\tGerman\ti\np-1\t700\t0\tFrench\tc\n")
+    mapping = write(tmp_path / "m.toml", """\
+[participant]
+column = "pid"
+[rt]
+column = "latency"
+unit = "ms"
+[accuracy]
+column = "ok"
+[factors.language]
+column = "lang"
+[factors.congruency]
+column = "cong"
+values = { c = "congruent", i = "incongruent" }
+""")
+    plan = write(tmp_path / "p.toml", """\
+[design]
+factors = ["congruency", "language"]
+[design.levels]
+language = ["English", "German"]
+[[exclusions.rules]]
+rule = "errors"
+""")
+    code = main(["--data", str(data), "--columns", str(mapping), "--plan", str(plan),
+                 "--out", str(tmp_path / "out"), "--no-progress"])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and "\n" not in err
+    assert err == (f"error: {data / 'p1.tsv'}: row 3: column 'lang' (factors.language) = "
+                   f"'French' is not a level of plan key design.levels.language (English, "
+                   f"German); add it to the plan, or map it with [factors.language] values")
+    # the same data without the stray cell are analysed (the check is not a false alarm)
+    write(data / "p1.tsv", "pid\tlatency\tok\tlang\tcong\n"
+          "p-1\t612\t1\tEnglish\tc\np-1\t640\t1\tGerman\ti\np-1\t700\t0\tGerman\tc\n")
+    trials = load_tables(data, load_mapping(mapping),
+                         levels={"language": ("English", "German")}).trials
+    assert list(trials["language"]) == ["English", "German", "German"]
+    assert list(trials["source_row"]) == [1, 2, 3]
