@@ -12,8 +12,9 @@ RT cell is missing), one column per mapped factor (text), and what the report ne
 ``condition_order``, ``block_in_condition``, ``simulated`` (0), ``rt_source``
 (``imported``), ``response_device`` and ``accuracy_code`` (``auto``), ``source_file`` and
 ``source_row`` (the 1-based data row of the file). Files are only read. A bad cell raises
-:class:`analysis.input.loader.DataError` naming the file, row, column and value; so do RTs the mapping's unit makes implausible (over
-60 s, or a file whose median RT is under :data:`MIN_MEDIAN_RT_MS`: seconds read as ms) and a
+:class:`analysis.input.loader.DataError` naming the file, row, column and value; so do RTs
+that the mapping's unit makes implausible (over 60 s, or a file whose median RT is under
+:data:`MIN_MEDIAN_RT_MS`: seconds read as ms) and a
 factor value that the plan's ``[design.levels]`` does not list.
 """
 from __future__ import annotations
