@@ -8,10 +8,11 @@ data cannot identify is not fitted; the section says which and why, in one sente
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Sequence
 
 import pandas as pd
 
-from analysis.input.design import Design, check_contrasts, resolve_design
+from analysis.input.design import Design, NamedContrast, check_contrasts, resolve_design
 from analysis.statistics.factorial import factorial_rm_anova, named_contrast_tests
 from analysis.statistics.factorial_lmm import (fit_factorial_lmm, lmm_anova_table, lmm_cell_means,
                                                lmm_contrast_table)
@@ -41,22 +42,45 @@ def wanted(plan: Plan) -> bool:
     return not plan.design.is_study_default or bool(plan.contrasts.named)
 
 
+#: First column of every table of the section with ``design.per_session``: which sessions a
+#: row analyses ('all sessions', 'session 1', …).
+SESSIONS_COLUMN = "sessions"
+
+
+def session_design(design: Design, contrasts: Sequence[NamedContrast]
+                   ) -> tuple[Design, tuple[NamedContrast, ...]]:
+    """The design and the named contrasts of one session's analyses: without ``session``
+    when it is a factor (one session has one level), and only the contrasts that do not
+    involve it."""
+    if "session" not in design.factors:
+        return design, tuple(contrasts)
+    keep = [i for i, f in enumerate(design.factors) if f != "session"]
+    within = Design(factors=tuple(design.factors[i] for i in keep),
+                    levels=tuple(design.levels[i] for i in keep))
+    return within, tuple(c for c in contrasts if "session" not in c.factor_weights())
+
+
 def design_results(test: pd.DataFrame, plan: Plan, conditions: tuple[str, ...]
                    ) -> DesignResults:
     """Every table of the section; raises :class:`analysis.input.design.DesignError` when plan
-    and data disagree."""
+    and data disagree. With ``design.per_session`` the analyses are repeated for each session
+    (with ``session`` among the factors: over the other factors, and only the contrasts that
+    do not involve session) and every table starts with :data:`SESSIONS_COLUMN`."""
     trials = design_trials(test, plan)
     design = resolve_design(trials, plan.design, {"condition": conditions})
     check_contrasts(design, plan.contrasts.named)
     out = DesignResults(design)
-    parts = [("all sessions", trials)]
+    parts = [("all sessions", trials, design, plan.contrasts.named)]
     if plan.design.per_session:
-        parts += [(f"session {s}", t) for s, t in trials.groupby("session", sort=True)]
+        within, named = session_design(design, plan.contrasts.named)
+        parts += [(f"session {s}", t, within, named)
+                  for s, t in trials.groupby("session", sort=True)]
     frames: dict[str, list[pd.DataFrame]] = {}
-    for label, part in parts:
-        for name, frame in _analyses(part, design, plan, label, out.sentences).items():
+    for label, part, part_design, named in parts:
+        for name, frame in _analyses(part, part_design, plan, named, label,
+                                     out.sentences).items():
             if plan.design.per_session:
-                frame.insert(0, "session", label)
+                frame.insert(0, SESSIONS_COLUMN, label)
             frames.setdefault(name, []).append(frame)
     levels = "; ".join(f"{f}: {', '.join(lv)}" for f, lv in zip(design.factors, design.levels))
     out.sentences.insert(0, f"Declared design (plan [design]): within-subject factors "
@@ -89,10 +113,14 @@ _TABLE_TEXT = (
 )
 
 
-def _analyses(trials: pd.DataFrame, design: Design, plan: Plan, label: str,
+def _analyses(trials: pd.DataFrame, design: Design, plan: Plan,
+              named: Sequence[NamedContrast], label: str,
               sentences: list[str]) -> dict[str, pd.DataFrame]:
     out: dict[str, pd.DataFrame] = {}
-    named = plan.contrasts.named
+    if not design.factors:
+        sentences.append(f"No factorial analysis ({label}): session is the design's only "
+                         f"factor.")
+        return out
     try:
         out["design_anova"] = factorial_rm_anova(trials, design)
     except ValueError as e:
