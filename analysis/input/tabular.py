@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import io
 import re
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -69,8 +70,15 @@ def read_table(path: Path, mapping: Mapping) -> tuple[pd.DataFrame, bytes]:
     text = utf8_text(raw, str(path), "save the table as UTF-8 CSV/TSV")
     sep = _delimiter(path, text, mapping)
     try:
-        df = pd.read_csv(io.StringIO(text), sep=sep, dtype=str, keep_default_na=False,
-                         skip_blank_lines=True)
+        with warnings.catch_warnings():
+            # a first row longer than the header: pandas would take its first field as
+            # an index and shift every value one column to the left
+            warnings.simplefilter("error", pd.errors.ParserWarning)
+            df = pd.read_csv(io.StringIO(text), sep=sep, dtype=str, keep_default_na=False,
+                             skip_blank_lines=True, index_col=False)
+    except pd.errors.ParserWarning:
+        raise DataError(f"{path}: row 1 has more fields than the header (line 1) has "
+                        f"columns") from None
     except (pd.errors.ParserError, ValueError) as e:
         raise DataError(f"{path}: not a {'tab' if sep == chr(9) else repr(sep)}-separated "
                         f"table ({str(e).splitlines()[0]})") from None

@@ -278,6 +278,9 @@ def test_bad_mappings_name_the_key(doc, message):
      r"row 1: column 'acc' \(accuracy\) = '1' says correct but the RT is missing"),
     ("ID;RT;acc;congruency\n1;-5;1;congruent\n", "",
      r"row 1: column 'RT' \(rt\) = '-5' must be > 0"),
+    # a first row longer than the header (pandas would shift it one column left)
+    ("ID;RT;acc;congruency\n1;500;1;congruent;9\n", "",
+     r"data\.csv: row 1 has more fields than the header \(line 1\) has columns"),
     # the RT unit wrong: seconds declared as ms, ms declared as s
     ("ID;RT;acc;congruency\n1;0.612;1;congruent\n1;0.705;1;incongruent\n1;NA;0;congruent\n",
      "", r"data\.csv: row 1: column 'RT' \(rt\) = '0\.612' reads as 0\.612 ms with rt\.unit = "
