@@ -10,7 +10,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.input.design import Design, DesignError, NamedContrast, resolve_design, DesignPlan
+from analysis.input.design import (Design, DesignError, DesignPlan, NamedContrast,
+                                   check_declared_levels, resolve_design)
 from analysis.statistics.factorial import factorial_rm_anova, named_contrast_tests
 from analysis.statistics.factorial_lmm import fit_factorial_lmm, lmm_anova_table, lmm_contrast_table
 from analysis.statistics.models import NotIdentifiable
@@ -199,6 +200,21 @@ def test_resolve_design_orders_and_errors():
         resolve_design(d, DesignPlan(factors=("language",)))
     w = Design(("condition", "congruency"), (CONDS, CONG)).cell_weights(BW_FW_INTERFERENCE)
     assert list(w) == [0, 0, 1, -1, -1, 1]     # cells: (stand,c) (stand,i) (fwd,c) (fwd,i) …
+
+
+def test_declared_levels_are_checked_on_every_test_trial_with_file_and_row():
+    """A stroop-walk trial file's row is its trial_in_session; a mapped table's, source_row."""
+    d = pd.DataFrame({"participant": "P1", "condition": ["stand", "forward", "backward"],
+                      "source_file": "P1/P1_trials.csv", "trial_in_session": [5, 6, 7]})
+    plan = DesignPlan(factors=("condition",), levels=(("condition", ("stand", "forward")),))
+    with pytest.raises(DesignError, match=r"^P1/P1_trials\.csv: row 7: condition = 'backward' "
+                                          r"is not a level of plan key design\.levels\.condition "
+                                          r"\(stand, forward\)"):
+        check_declared_levels(d, plan)
+    with pytest.raises(DesignError, match=r"row 3: condition = 'backward'"):
+        check_declared_levels(d.assign(source_row=[1, 2, 3]), plan)
+    check_declared_levels(d[d["condition"] != "backward"], plan)   # listed levels pass
+    check_declared_levels(d, DesignPlan(factors=("condition",)))    # no order declared
 
 
 @pytest.mark.parametrize("doc, message", [
