@@ -392,3 +392,71 @@ rule = "errors"
                          levels={"language": ("English", "German")}).trials
     assert list(trials["language"]) == ["English", "German", "German"]
     assert list(trials["source_row"]) == [1, 2, 3]
+
+
+def test_builder_csv_two_by_two_design_equals_pingouin(builder, tmp_path):
+    """PsychoPy Builder output (written by PsychoPy's own ExperimentHandler) analysed as a
+    2 × 2 within design (walk × congruency) after a published-style rule list: the factorial
+    rm-ANOVA and the named "Stroop effect" against plain pandas + pingouin + scipy."""
+    import pingouin as pg
+    from scipy import stats
+    mapping = write(tmp_path / "builder.toml", BUILDER_MAPPING)
+    plan = write(tmp_path / "plan.toml", """\
+[conditions]
+order = ["stand", "treadmill"]
+[design]
+factors = ["condition", "congruency"]
+[design.levels]
+congruency = ["congruent", "incongruent"]
+[[contrasts.named]]
+name = "Stroop effect"
+congruency = ["incongruent", "congruent"]
+[[exclusions.rules]]
+rule = "accuracy"
+min = 0.8
+[[exclusions.rules]]
+rule = "first_trials"
+n = 1
+[[exclusions.rules]]
+rule = "errors"
+[[exclusions.rules]]
+rule = "rt_window"
+min_ms = 200
+max_ms = 2000
+[[exclusions.rules]]
+rule = "sd"
+k = 2.5
+tail = "both"
+per = ["participant", "condition", "congruency"]
+""")
+    out = tmp_path / "out"
+    assert main(["--data", str(builder), "--columns", str(mapping), "--plan", str(plan),
+                 "--out", str(out), "--no-progress"]) == 0
+    raw = builder_raw(builder)
+    raw["rt"] = raw["key_resp.rt"] * 1000
+    acc = raw.groupby("participant")["key_resp.corr"].mean()      # timeouts: corr 0
+    d = raw[raw["participant"].isin(acc.index[acc >= 0.8])]
+    d = d[d["key_resp.rt"].notna() & (d["trials.thisN"] > 0) & (d["key_resp.corr"] == 1)
+          & d["rt"].between(200, 2000)]
+    d = d.assign(congruency=d["congruent"].map({1: "congruent", 0: "incongruent"}))
+    g = d.groupby(["participant", "walk", "congruency"])["rt"]
+    d = d[~((d["rt"] - g.transform("mean")).abs() > 2.5 * g.transform("std"))]
+    cells = d.groupby(["participant", "walk", "congruency"])["rt"].mean().reset_index()
+    ref = pg.rm_anova(data=cells, dv="rt", within=["walk", "congruency"],
+                      subject="participant", effsize="np2").set_index("Source")
+    ng2 = pg.rm_anova(data=cells, dv="rt", within=["walk", "congruency"],
+                      subject="participant", effsize="ng2").set_index("Source")["ng2"]
+    ours = pd.read_csv(out / "tables" / "design_anova.csv").set_index("effect")
+    for source, effect in (("walk", "condition"), ("congruency", "congruency"),
+                           ("walk * congruency", "condition × congruency")):
+        assert ours.at[effect, "F"] == pytest.approx(ref.at[source, "F"], rel=1e-7)
+        assert ours.at[effect, "p"] == pytest.approx(ref.at[source, "p_unc"], rel=1e-6)
+        assert ours.at[effect, "partial_eta2"] == pytest.approx(ref.at[source, "np2"], rel=1e-7)
+        assert ours.at[effect, "generalized_eta2"] == pytest.approx(ng2[source], rel=1e-7)
+        assert ours.at[effect, "n_participants"] == cells["participant"].nunique()
+    w = cells.pivot_table(index="participant", columns=["congruency", "walk"], values="rt")
+    score = (w["incongruent"] - w["congruent"]).mean(axis=1)
+    t = stats.ttest_1samp(score, 0.0)
+    con = pd.read_csv(out / "tables" / "design_contrasts.csv").set_index("contrast")
+    assert con.at["Stroop effect", "estimate_ms"] == pytest.approx(score.mean(), rel=1e-8)
+    assert con.at["Stroop effect", "t"] == pytest.approx(t.statistic, rel=1e-7)
