@@ -63,7 +63,13 @@ key <- function(m) apply(m, 1, paste, collapse = "\r")
 if (length(spec$contrasts)) {
   em <- emmeans(a, factors)
   grid <- as.data.frame(em)[, factors, drop = FALSE]
+  # afex names levels that are not syntactic names (session 1, 2) by make.names (X1, X2)
+  for (f in factors) {
+    lv <- unlist(spec$levels[[f]]); g <- as.character(grid[[f]])
+    grid[[f]] <- ifelse(g %in% lv, g, lv[match(g, make.names(lv))])
+  }
   pos <- match(key(as.matrix(data.frame(lapply(grid, as.character)))), key(cells))
+  if (anyNA(pos)) stop("emmeans grid levels not found among the spec's cells")
   for (k in spec$contrasts) {
     w <- unlist(k$weights)[pos]
     ct <- summary(contrast(em, method = setNames(list(w), k$name)), infer = TRUE)

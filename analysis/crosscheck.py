@@ -217,8 +217,11 @@ def run_r(cleaned_csv: Path, spec: dict, workdir: Path) -> pd.DataFrame:
     proc = subprocess.run([rscript, str(R_SCRIPT), str(spec_path), str(out_path)],
                           capture_output=True, text=True)
     if proc.returncode != 0:
-        last = (proc.stderr.strip().splitlines() or ["(no output)"])[-1]
-        raise CrosscheckError(f"R failed ({R_SCRIPT.name}): {last}")
+        lines = [ln.strip() for ln in proc.stderr.strip().splitlines()
+                 if ln.strip() and ln.strip() != "Execution halted"]
+        error = next((ln for ln in lines if ln.startswith("Error")), None)
+        raise CrosscheckError(f"R failed ({R_SCRIPT.name}): "
+                              f"{error or (lines or ['(no output)'])[-1]}")
     return pd.read_csv(out_path, encoding="utf-8")
 
 

@@ -82,3 +82,42 @@ def test_crosscheck_foreign_factorial_design(tmp_path):
     aov = table[table["analysis"] == "rm-ANOVA"]
     assert set(aov["term"]) == {"congruency", "half", "congruency × half"}
     assert (aov["status"] == "ok").all()
+
+
+@pytest.mark.slow
+def test_crosscheck_session_as_a_factor_with_a_named_contrast(tmp_path):
+    """Session as a within factor (levels 1, 2: afex calls them X1, X2 in its emmeans grid,
+    which the R side used to miss, so every contrast came back empty and R stopped)."""
+    require_r()
+    import numpy as np
+    rng = np.random.default_rng(8)
+    rows = []
+    for i in range(10):
+        off = rng.normal(0, 60)
+        for ses in (1, 2):
+            for t in range(40):
+                kind = ("congruent", "incongruent")[t % 2]
+                rt = 620 + off + 60 * (kind == "incongruent") - 25 * (ses == 2) \
+                    + rng.normal(0, 70) + rng.exponential(100)
+                rows.append((f"s{i:02d}", ses, kind, round(rt, 1), int(rng.random() > 0.05)))
+    data = tmp_path / "stroop.csv"
+    pd.DataFrame(rows, columns=["id", "ses", "type", "rt", "acc"]).to_csv(data, index=False)
+    (tmp_path / "m.toml").write_text(
+        '[participant]\ncolumn = "id"\n[session]\ncolumn = "ses"\n[rt]\ncolumn = "rt"\n'
+        'unit = "ms"\n[accuracy]\ncolumn = "acc"\n[factors.congruency]\ncolumn = "type"\n')
+    plan = tmp_path / "p.toml"
+    plan.write_text('[design]\nfactors = ["congruency", "session"]\n'
+                    '[design.levels]\ncongruency = ["congruent", "incongruent"]\n'
+                    '[[contrasts.named]]\nname = "Stroop effect, session 2 vs 1"\n'
+                    'congruency = ["incongruent", "congruent"]\nsession = ["2", "1"]\n'
+                    '[[exclusions.rules]]\nrule = "errors"\n')
+    out = tmp_path / "out"
+    subprocess.run([sys.executable, "-m", "analysis", "--data", str(data), "--columns",
+                    str(tmp_path / "m.toml"), "--out", str(out), "--plan", str(plan),
+                    "--no-progress"], cwd=REPO, check=True, capture_output=True)
+    proc = crosscheck("--results", str(out), "--plan", str(plan), cwd=REPO)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
+    table = pd.read_csv(out / "crosscheck.csv")
+    assert (table["status"] == "ok").all(), table[table["status"] != "ok"]
+    contrast = table[table["analysis"] == "contrast (means)"]
+    assert set(contrast["term"]) == {"Stroop effect, session 2 vs 1"} and len(contrast) == 7
