@@ -228,7 +228,8 @@ class Tolerance:
 
     ``stalled_ms``: on a trial whose row counts dropped frames, a device stamped when its
     press is dispatched (buttons) may be that much later; such trials are counted as
-    ``stalled``. 0 for the keyboard, whose presses carry the X server's own time.
+    ``stalled``. 0 for the keyboard, whose presses are stamped by Psychtoolbox's queue thread
+    as it receives them (not at the next poll).
     """
     early_ms: float = 0.5
     late_ms: float = 3.0

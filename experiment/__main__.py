@@ -167,7 +167,16 @@ def export_conditions(config: Config, participant: str, session: int, order, out
     return 0
 
 
+def refuse_bad_identity(args: argparse.Namespace) -> None:
+    """UsageError if the participant ID (when given) or the session number cannot name files."""
+    for problem in (None if args.participant is None else name_problem(args.participant, "participant ID"),
+                    session_problem(args.session)):
+        if problem is not None:
+            raise UsageError(problem)
+
+
 def run(args: argparse.Namespace) -> int:
+    refuse_bad_identity(args)  # typed on the command line: refused whatever the other flags
     config = config_from_args(args)
     if args.check_config:
         d = config.design
@@ -178,9 +187,7 @@ def run(args: argparse.Namespace) -> int:
         if args.simulate:
             raise UsageError("--simulate needs --participant (e.g. --participant SIM01)")
         ask_participant(config, args)
-    for problem in (name_problem(args.participant, "participant ID"), session_problem(args.session)):
-        if problem is not None:
-            raise UsageError(problem)
+        refuse_bad_identity(args)  # typed into the dialog
     conditions = config.design.conditions
     if args.order:
         order, order_source = parse_order(args.order, conditions), "override"

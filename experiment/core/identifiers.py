@@ -15,6 +15,10 @@ MAX_SESSION = 9999
 # Letters, digits, '-', '_' and '.', starting with a letter or digit: a safe file-name part
 # on every operating system, never '.' or '..', no glob characters, no control characters.
 _SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
+# Names Windows keeps for devices: no file or folder may be called so, with or without an
+# extension ('CON', 'nul.1'); a trailing '.' is dropped there, so 'P1.' would be 'P1'.
+WINDOWS_DEVICE_NAMES = frozenset({"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(1, 10)),
+                                  *(f"LPT{i}" for i in range(1, 10))})
 
 
 def name_problem(value: object, what: str) -> str | None:
@@ -26,6 +30,12 @@ def name_problem(value: object, what: str) -> str | None:
     if not _SAFE_NAME.fullmatch(value):
         return (f"{what} {value!r} may only hold letters A-Z, digits, '-', '_' and '.', "
                 f"starting with a letter or digit (it names files and folders)")
+    if value.endswith("."):
+        return (f"{what} {value!r} must not end with '.' (Windows drops it from a folder name: "
+                f"{value.rstrip('.')!r} and {value!r} would share one)")
+    if value.split(".")[0].upper() in WINDOWS_DEVICE_NAMES:
+        return (f"{what} {value!r} is a device name on Windows (CON, PRN, AUX, NUL, COM1-9, "
+                f"LPT1-9) and cannot name a file or folder there")
     return None
 
 

@@ -7,10 +7,16 @@ matched to an older KeyPress of the same key whose release was lost, and ``getKe
 (waitRelease=False)`` drops a key pressed and released within one poll. Telling presses apart
 by object identity, or forgetting them at each reset, therefore counted one press on two
 screens and gave a trial an earlier trial's RT. So this device reads the raw key events
-(key code, down or up, time stamped by the X server's input event) from the same
-Psychtoolbox queue PsychoPy uses and turns each key-down into one :class:`Press`, handed
-over once (:class:`KeyEvents`). Key names are PsychoPy's (``psychopy.hardware.keyboard
-.keyNames``), times are on PsychoPy's clock.
+(key code, down or up, time) from the same Psychtoolbox queue PsychoPy uses and turns each
+key-down into one :class:`Press`, handed over once (:class:`KeyEvents`). Key names are
+PsychoPy's (``psychopy.hardware.keyboard.keyNames``), times are on PsychoPy's clock.
+
+The time of an event is when Psychtoolbox's queue thread took it from the X server
+(``GetSecs`` right after ``XNextEvent`` in PsychHID's Linux KbQueue; the X server's own
+millisecond event time is not kept), so it is late by that thread's wake-up: well under a
+millisecond on an idle machine, several milliseconds when the CPUs are saturated (an
+independent XI2 listener measured up to 7 ms for RT presses and 9 ms for experimenter-screen
+presses at load average ~8 on 2 cores). Psychtoolbox drops X auto-repeat events itself.
 """
 from __future__ import annotations
 
@@ -71,8 +77,9 @@ class KeyEvents:
 
 class KeyboardDevice(DeviceDefaults):
     """Every keyboard PsychHID finds (one queue each, as PsychoPy's ``device=-1``), for the
-    participant's keys and the experimenter's. Presses are stamped with the event's time (X server), on
-    PsychoPy's clock; HEADLESS.md measures this path at 0.5 ± 0.2 ms from injection."""
+    participant's keys and the experimenter's. Presses are stamped when Psychtoolbox's queue
+    thread receives the event from the X server, on PsychoPy's clock; HEADLESS.md measures this
+    path at 0.5 ± 0.2 ms from injection on an idle machine."""
 
     name = "keyboard"
     rt_source = "keyboard"

@@ -172,8 +172,12 @@ class Session:
         self.announce("block-end-speed", [r.continue_key])
         while True:
             self.poll()
-            for press in self.presses.take_all(SPEED_KEYS + [r.continue_key, r.pause_key],
-                                               shown + self.config.display.min_screen_s):
+            # digits count from the screen's appearance (none is held over from the screen
+            # before); only the keys that leave the screen need a fresh press
+            typed_keys = self.presses.take_all(SPEED_KEYS, shown)
+            leaving = self.presses.take_all([r.continue_key, r.pause_key],
+                                            shown + self.config.display.min_screen_s)
+            for press in sorted(typed_keys + leaving, key=lambda p: p.t_down_s):
                 if press.name == r.continue_key:
                     speed = parse_speed(typed, default=cond.treadmill_speed_kmh)
                     if speed is not None:

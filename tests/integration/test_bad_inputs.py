@@ -35,7 +35,22 @@ BAD_IDS = [
     ("P?1", "may only hold"), ("P:1", "may only hold"), (".hidden", "may only hold"),
     ("P1\x00", "may only hold"), ("Ä1", "may only hold"), ("_P1", "may only hold"),
     ("P1;rm", "may only hold"), ("P1\u200b", "may only hold"), ("P1\r", "may only hold"),
+    # not a safe file name on Windows: a trailing '.' is dropped (P1. would share P1's folder),
+    # device names cannot name a file or folder, with or without an extension
+    ("P1.", "must not end with '.'"), ("P1..", "must not end with '.'"), ("CON", "device name"),
+    ("nul", "device name"), ("Com1", "device name"), ("LPT9.x", "device name"),
+    ("aux.1", "device name"),
 ]
+# flags that each take another way through the command line; an ID is refused with any of them
+FLAG_SETS = {
+    "none": lambda t: [],
+    "--order": lambda t: ["--order", "stand,backward,forward"],
+    "--export-conditions": lambda t: ["--export-conditions", str(t / "conditions")],
+    "--resume": lambda t: ["--resume"],
+    "--simulate": lambda t: ["--simulate"],
+    "--check-config": lambda t: ["--check-config"],
+    "--session 2 --order": lambda t: ["--session", "2", "--order", "forward,stand,backward"],
+}
 BAD_SESSIONS = [
     ("0", "between 1 and 9999"), ("-1", "between 1 and 9999"), ("10000", "between 1 and 9999"),
     ("100000000000000000000", "between 1 and 9999"), ("abc", "invalid int value"),
@@ -114,6 +129,14 @@ def check_experiment(argv, root: Path, capsys, expected: str, code: int = 2) -> 
 def test_bad_participant_id(pid, expected, tmp_path, capsys, no_session):
     check_experiment(["--participant", pid, "--data-dir", str(tmp_path / "data")], tmp_path,
                      capsys, expected)
+
+
+@pytest.mark.parametrize("flags", FLAG_SETS)
+@pytest.mark.parametrize("pid", [".", "..", "a/b", "../P1", "P1.", "CON"])
+def test_an_unsafe_participant_id_is_refused_whatever_the_other_flags(pid, flags, tmp_path, capsys,
+                                                                      no_session):
+    check_experiment(["--participant", pid, "--data-dir", str(tmp_path / "data"),
+                      *FLAG_SETS[flags](tmp_path)], tmp_path, capsys, "participant ID")
 
 
 @pytest.mark.parametrize("session,expected", BAD_SESSIONS)

@@ -247,3 +247,14 @@ def test_analysis_loader_reads_a_real_session(full_session):
     assert set(test["speed_actual_kmh"]) == {1.8}  # merged from the blocks file
     rts = [float(r["rt_ms"]) for r in rows if r["rt_ms"]]
     assert loaded.trials["rt_ms"].dropna().round(3).tolist() == [round(x, 3) for x in rts]
+
+
+def test_speed_typed_as_soon_as_the_block_end_screen_appears_is_kept(tmp_path):
+    """Digits count from the screen's appearance (only the continue key must wait
+    ``display.min_screen_s``): typed 0.1-0.4 s after the screen, '2.5' is the recorded speed."""
+    driver = Path(__file__).with_name("early_typist_driver.py")
+    proc = subprocess.run([sys.executable, str(driver), "2.5", *session_cmd(tmp_path)[3:]],
+                          cwd=REPO, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    blocks = read_rows(session_files(tmp_path)["_blocks.csv"])
+    assert [float(b["speed_actual_kmh"]) for b in blocks if b["is_practice"] == "0"] == [2.5] * 3
