@@ -309,6 +309,16 @@ def _set_where(column: str, value_of, **where):
     return mutate
 
 
+def _stopped_before_first_trial(root: Path) -> None:
+    """Every session as a kill before its first trial leaves it: a header-only trial file and
+    a sidecar still 'running' (no sha256, which is written at the session's end)."""
+    for path in root.rglob("*_trials.csv"):
+        path.write_text(path.read_text().splitlines()[0] + "\n")
+        sidecar = path.with_name(path.name.replace("_trials.csv", "_session.json"))
+        keys = {k: v for k, v in json.loads(sidecar.read_text()).items() if k != "sha256"}
+        sidecar.write_text(json.dumps({**keys, "status": "running"}))
+
+
 # name -> (mutation of the data folder, the text the one-line error must hold)
 DATA_CASES = {
     "session >= 2^63": (_cell("session", "100000000000000000000"), "is too large"),
@@ -436,6 +446,23 @@ DATA_CASES = {
         and write_sidecar(trials_of(root)), "lacks column"),
     "no trial files": (lambda root: [p.unlink() for p in root.rglob("*_trials.csv")],
                        "no *_trials.csv files"),
+    # found by the issue-13 audit
+    "rt in Arabic-Indic digits": (_cell("rt_ms", "\u0665\u0660\u0660", _responded),
+                                  "is not a number"),
+    "session a fullwidth digit": (_cell("session", "\uff11"), "is not an integer"),
+    "timestamp torn": (_cell("timestamp", "2026-01-01T09:0"), "is not of the form"),
+    "date not a date": (_cell("date", "yesterday", row=1), "is not of the form"),
+    "sidecar session as text": (_sidecar(session="1"), "key session = '1' is not a whole"),
+    "sidecar participant a number": (_sidecar(participant=5), "key participant = 5 is not a"),
+    "sidecar digests not text": (_sidecar(sha256={"x": 5}), "key sha256"),
+    "trial file a link to nothing": (
+        lambda root: (trials_of(root).parent / "gone_trials.csv").symlink_to(root / "nowhere"),
+        "gone_trials.csv: cannot read"),
+    "every session stopped before its first trial": (_stopped_before_first_trial,
+                                                      "hold no trials"),
+    "one trial file emptied after the session": (
+        lambda root: trials_of(root).write_text(trials_of(root).read_text().splitlines()[0]
+                                                + "\n"), "edited after the session"),
 }
 
 
