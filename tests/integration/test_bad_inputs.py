@@ -35,11 +35,16 @@ BAD_IDS = [
     ("P?1", "may only hold"), ("P:1", "may only hold"), (".hidden", "may only hold"),
     ("P1\x00", "may only hold"), ("Ä1", "may only hold"), ("_P1", "may only hold"),
     ("P1;rm", "may only hold"), ("P1\u200b", "may only hold"), ("P1\r", "may only hold"),
+    # found by the issue-13 audit: a folder Windows cannot make, or renames
+    ("COM1", "cannot name a file on Windows"), ("nul.csv", "cannot name a file on Windows"),
+    ("lpt3", "cannot name a file on Windows"), ("P1.", "cannot name a file on Windows"),
 ]
 BAD_SESSIONS = [
     ("0", "between 1 and 9999"), ("-1", "between 1 and 9999"), ("10000", "between 1 and 9999"),
-    ("100000000000000000000", "between 1 and 9999"), ("abc", "invalid int value"),
-    ("1.5", "invalid int value"),
+    ("100000000000000000000", "between 1 and 9999"), ("abc", "invalid session number"),
+    ("1.5", "invalid session number"),
+    # found by the issue-13 audit: int() reads these as 10, 3 and 1
+    ("1_0", "digits 0-9 only"), ("\u0663", "digits 0-9 only"), ("1\n", "digits 0-9 only"),
 ]
 # (TOML text of a lab config, what the one-line error must say), checked with --check-config
 BAD_CONFIGS = [
@@ -204,6 +209,10 @@ CLI_CASES = {
         lambda t: [shutil.copy(p := _started_session(t / "d", "aborted"),
                                p.with_name(p.name.replace("10h00", "11h00"))) and "--participant",
                    "P001", "--resume", "--data-dir", str(t / "d")], "holds 2 sidecars"),
+    "empty --order": (lambda t: ["--participant", "P001", "--order", ""],
+                      "condition order '' must name each"),
+    "preset as a path": (lambda t: ["--participant", "P001", "--preset", "../default"],
+                         "unknown preset '../default'"),
     "export conditions onto a file": (
         lambda t: ["--participant", "P001", "--export-conditions",
                    str(_write(t / "out", "x"))], "cannot write"),
