@@ -31,6 +31,7 @@ from analysis.input import coding
 from analysis.input.vocabulary import (CONFIG_SUFFIX, Vocabulary, VocabularyError, config_path,
                                        session_vocabulary, vocabulary_problems)
 from analysis.input.consistency import consistency_problems
+from analysis.input.planned import plan_problems
 from analysis.input.sidecar import sidecar_problems
 from analysis.input.codebook import (BLOCK_COLUMNS, CODER_COLUMNS, CODER_FILE_PREFIX, TRIAL_COLUMNS,
                                      VOICE_DEVICE, VOICE_RESPONSE, VOICE_TRIAL_COLUMN_NAMES, Column)
@@ -277,6 +278,10 @@ def _rule_problems(t: pd.DataFrame, wheres: list[str]) -> dict[int, str]:
          "coded by hand)"),
         (~voice & t["rt_source"].str.startswith("voice"),
          "rt_source is voice-… but response_device is not voice"),
+        (~voice & ((t["audio_file"] != "") | (t["noise_file"] != "")
+                   | t["voice_online_rt_ms"].notna() | t["voice_confidence"].notna()),
+         "audio_file, noise_file, voice_online_rt_ms and voice_confidence must be empty on a "
+         "keyboard or button trial"),
         (voice & (code == "auto"),
          "accuracy_code = auto on a voice trial (a voice trial is coded correct, wrong, "
          "unclear or uncoded)"),
@@ -441,6 +446,8 @@ def session_checked_trials(t: pd.DataFrame, r: FileReads, accept_edited: bool
     t = _without_bad(t, r.errors)
     text_columns = tuple(c.name for c in TRIAL_COLUMNS if c.kind == "str")
     r.errors.update(consistency_problems(t, wheres, text_columns))
+    t = _without_bad(t, r.errors)
+    r.errors.update(plan_problems(t, r.paths, wheres, TRIALS_SUFFIX))
     t = _without_bad(t, r.errors)
     read = {i: {r.paths[i].name: r.raws[i],
                 **({r.bpaths[i].name: r.braws[i]} if i in r.braws else {})}

@@ -458,6 +458,8 @@ DATA_CASES = {
     # found by the issue-13 audit
     "rt in Arabic-Indic digits": (_cell("rt_ms", "\u0665\u0660\u0660", _responded),
                                   "is not a number"),
+    "audio file on a keyboard trial": (_cell("audio_file", "x.wav"),
+                                       "must be empty on a keyboard or button trial"),
     "session a fullwidth digit": (_cell("session", "\uff11"), "is not an integer"),
     "timestamp torn": (_cell("timestamp", "2026-01-01T09:0"), "is not of the form"),
     "date not a date": (_cell("date", "yesterday", row=1), "is not of the form"),
