@@ -600,3 +600,13 @@ def test_user_file_named_like_an_output_is_not_overwritten(data, tmp_path, capsy
     (out / "analysis-manifest.json").write_text(json.dumps(manifest))
     check_analysis(["--data", str(data), "--out", str(out)] + small_plan, tmp_path, capsys,
                    "was not written by this analysis")
+
+
+def test_output_on_a_file_system_too_small_for_it_says_nothing_was_written(data, tmp_path,
+                                                                          capsys, small_plan):
+    """A first run on a disk too small for the output: one line that says nothing was written
+    (not that a previous output, which never existed, is unchanged); no partial folder left."""
+    with tmpfs(tmp_path / "fs", "64k") as fs:
+        check_analysis(["--data", str(data), "--out", str(fs / "results")] + small_plan,
+                       fs, capsys, f"nothing was written to {fs / 'results'}")
+        assert not list(fs.iterdir())
