@@ -325,6 +325,9 @@ def _check_ranges(c: Config) -> None:
     bad_name = name_problem(e.name, "experiment.name", whole_name=False)
     require(KIND, bad_name is None, "experiment.name", e.name, str(bad_name))
     require(KIND, e.base_seed >= 0, "experiment.base_seed", e.base_seed, "must be >= 0")
+    for key in ("data_dir", "stimuli_dir"):
+        require(KIND, not re.search(r"[\x00-\x1f\x7f]", getattr(e, key)), f"experiment.{key}",
+                getattr(e, key), "must be a folder path without control characters")
     require(KIND, len(d.conditions) >= 1 and len(set(d.conditions)) == len(d.conditions),
             "design.conditions", list(d.conditions), "must list each condition once")
     for name in d.conditions:

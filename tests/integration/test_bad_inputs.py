@@ -68,6 +68,9 @@ BAD_CONFIGS = [
     ("[experiment]\nname = \"" + "x" * 65 + "\"\n", "at most 64"),
     ("[experiment]\nname = \"lab\\nstudy\"\n", "may only hold"),
     ("[experiment]\nbase_seed = -1\n", "experiment.base_seed = -1: must be >= 0"),
+    ("[experiment]\ndata_dir = \"a\\u0000b\"\n", "experiment.data_dir = 'a\\x00b': must be a "
+     "folder path without control characters"),
+    ("[experiment]\nstimuli_dir = \"st\\nimuli\"\n", "experiment.stimuli_dir"),
     ("[design]\ntrials_per_block = 0\n", "design.trials_per_block = 0: must be between 1 and 1200"),
     ("[design]\ntrials_per_block = 1200000\n", "must be between 1 and 1200"),
     ("[design]\nblocks_per_condition = 1000000000\n", "must be between 1 and 50"),
