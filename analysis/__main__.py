@@ -77,8 +77,10 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except OSError as e:
         where = f" {e.filename}" if e.filename else ""
-        print(f"error: cannot read or write{where} ({e.strerror or e}); the previous "
-              f"output in {args.out} is unchanged", file=sys.stderr)
+        kept = (f"the previous output in {args.out} is unchanged" if args.out.exists()
+                else f"nothing was written to {args.out}")
+        print(f"error: cannot read or write{where} ({e.strerror or e}); {kept}",
+              file=sys.stderr)
         return 2
     for s in res.loaded.skipped:
         print(f"skipped {s.path}: {s.reason}", file=sys.stderr)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import errno
 import platform
+import re
 import subprocess
 import sys
 from contextlib import ExitStack
@@ -47,7 +48,8 @@ class OneLineParser(argparse.ArgumentParser):
 def build_parser() -> argparse.ArgumentParser:
     p = OneLineParser(prog="python -m experiment", description=__doc__.splitlines()[0])
     p.add_argument("--participant", help="participant ID, e.g. P007 (its number picks the Williams order)")
-    p.add_argument("--session", type=int, default=1, help="session number (default 1)")
+    p.add_argument("--session", type=session_number, default=1,
+                   help="session number (default 1)")
     p.add_argument("--experimenter", default="", help="experimenter's initials")
     p.add_argument("--order", help="override the condition order, e.g. stand,backward,forward")
     p.add_argument("--preset", action="append", default=[],
@@ -76,6 +78,14 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--capture-frames", type=Path, metavar="DIR",
                      help="save each trial's stimulus frame as PNG (testing)")
     return p
+
+
+def session_number(text: str) -> int:
+    """``--session`` as written: ASCII digits only (``int()`` also reads '1_0' as 10, '٣' as 3
+    and '1\\n' as 1)."""
+    if not re.fullmatch(r"[+-]?[0-9]+", text):
+        raise argparse.ArgumentTypeError(f"invalid session number {text!r}: digits 0-9 only")
+    return int(text)
 
 
 def config_from_args(args: argparse.Namespace) -> Config:
@@ -189,7 +199,7 @@ def run(args: argparse.Namespace) -> int:
         ask_participant(config, args)
         refuse_bad_identity(args)  # typed into the dialog
     conditions = config.design.conditions
-    if args.order:
+    if args.order is not None:   # --order "" is an order that names nothing, not no order
         order, order_source = parse_order(args.order, conditions), "override"
     else:
         order, order_source = order_for_participant(args.participant, conditions), "williams"
@@ -232,7 +242,7 @@ def refuse_changes_on_resume(args: argparse.Namespace, config: Config, order, ex
     the session started with (a resumed session keeps its order and config)."""
     sidecar = read_json(existing.sidecar)
     saved_order = tuple(sidecar.get("condition_order") or ())
-    if args.order and tuple(order) != saved_order:
+    if args.order is not None and tuple(order) != saved_order:
         raise UsageError(f"--order {args.order} differs from the order this session started with "
                          f"({'-'.join(saved_order)}); resume without --order")
     if args.config or args.preset:

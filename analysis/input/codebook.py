@@ -33,6 +33,12 @@ MAX_WINDOW_MS = 60000.0
 MAX_SPEED_KMH = 30.0
 #: Coder IDs (in ``coding_<coder>.csv`` and the plan's ``voice.coder``).
 CODER_ID_PATTERN = r"[A-Za-z0-9_-]+"
+#: An ISO 8601 wall time as the experiment writes it (``datetime.isoformat``), e.g.
+#: 2026-01-05T09:00:47.518+00:00; a row torn inside it is refused, never read as a time.
+ISO_TIME_PATTERN = (r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]{1,6})?"
+                    r"(?:[+-][0-9]{2}:[0-9]{2}|Z)?")
+#: PsychoPy's ``data.getDateStr()``, e.g. 2026-11-21_14h05.09.123.
+DATE_PATTERN = r"[0-9]{4}-[0-9]{2}-[0-9]{2}_[0-9]{2}h[0-9]{2}\.[0-9]{2}(?:\.[0-9]{1,6})?"
 
 
 @dataclass(frozen=True)
@@ -67,7 +73,7 @@ TRIAL_COLUMNS: tuple[Column, ...] = (
     Column("session", "int", "session number ≥ 1", minimum=1),
     Column("run", "int", "run ≥ 1", minimum=1),
     Column("experiment", "str", "experiment name"),
-    Column("date", "str", "session start"),
+    Column("date", "str", "session start", pattern=DATE_PATTERN),
     Column("simulated", "int", "0 or 1", minimum=0, maximum=1),
     Column("seed", "int", "0 … 2^32−1", minimum=0, maximum=2**32 - 1),
     Column("condition_order", "str", "order of conditions", empty_ok=True),
@@ -102,7 +108,7 @@ TRIAL_COLUMNS: tuple[Column, ...] = (
            maximum=MAX_WINDOW_MS, empty_ok=True),
     Column("voice_confidence", "float", "0 … 1, may be empty", minimum=0, maximum=1,
            empty_ok=True),
-    Column("timestamp", "str", "ISO 8601 time"),
+    Column("timestamp", "str", "ISO 8601 time", pattern=ISO_TIME_PATTERN),
 )
 #: The trial-file columns added with vocal responses (a file without them was written by an
 #: older stroop-walk).
@@ -118,8 +124,8 @@ BLOCK_COLUMNS: tuple[Column, ...] = (
            empty_ok=True),
     Column("n_trials", "int", "≥ 0", minimum=0),
     Column("accuracy", "float", "proportion 0–1", minimum=0, maximum=1, empty_ok=True),
-    Column("started", "str", "ISO 8601 time", empty_ok=True),
-    Column("ended", "str", "ISO 8601 time", empty_ok=True),
+    Column("started", "str", "ISO 8601 time", empty_ok=True, pattern=ISO_TIME_PATTERN),
+    Column("ended", "str", "ISO 8601 time", empty_ok=True, pattern=ISO_TIME_PATTERN),
 )
 
 #: ``<participant folder>/<stem>_audio/coding_<coder>.csv``, written by the voice-coding tool:
@@ -137,7 +143,7 @@ CODER_COLUMNS: tuple[Column, ...] = (
     Column("detected_rt_ms", "float", "the trial file's rt_ms when coded, may be empty",
            minimum=0, empty_ok=True),
     Column("onset_moved", "int", "0 or 1", minimum=0, maximum=1),
-    Column("timestamp", "str", "ISO 8601 time"),
+    Column("timestamp", "str", "ISO 8601 time", pattern=ISO_TIME_PATTERN),
 )
 
 #: ``_plan.csv``, the session's planned trials as a PsychoPy conditions file (not read by the

@@ -128,6 +128,7 @@ def _first_messages(t: pd.DataFrame, wheres: list[str],
             f, r = int(fidx[p]), int(rows[p])
             if f not in first or r < first[f][0]:
                 value = t[col].iat[p]
+                value = value.item() if isinstance(value, np.generic) else value
                 shown = repr(value if len(str(value)) <= 40 else f"{str(value)[:40]}…")
                 first[f] = (r, f"{wheres[f]}: row {r}: column {col} = {shown} {rule}")
     return {f: m for f, (_, m) in first.items()}

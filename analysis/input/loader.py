@@ -31,6 +31,7 @@ from analysis.input import coding
 from analysis.input.vocabulary import (CONFIG_SUFFIX, Vocabulary, VocabularyError, config_path,
                                        session_vocabulary, vocabulary_problems)
 from analysis.input.consistency import consistency_problems
+from analysis.input.planned import plan_problems
 from analysis.input.sidecar import sidecar_problems
 from analysis.input.codebook import (BLOCK_COLUMNS, CODER_COLUMNS, CODER_FILE_PREFIX, TRIAL_COLUMNS,
                                      VOICE_DEVICE, VOICE_RESPONSE, VOICE_TRIAL_COLUMN_NAMES, Column)
@@ -41,7 +42,8 @@ BLOCKS_SUFFIX = "_blocks.csv"
 MAX_INTEGER = 2**53
 # A number as the codebook writes it: digits, optional decimals and exponent (no '_', no
 # 'inf'/'nan', no spaces), which is stricter than Python's float().
-NUMBER_PATTERN = r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?"
+# ASCII digits only: Python's float() also reads '٣' or '３' as 3.
+NUMBER_PATTERN = r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?"
 SORT_KEYS = ["participant", "session", "trial_in_session"]
 
 
@@ -206,7 +208,7 @@ def _column_problems(s: pd.Series, col: Column) -> tuple[list[tuple[np.ndarray, 
     elif col.pattern is not None:
         pat = re.compile(col.pattern)
         problems.append((~empty & ~s.map(lambda x: pat.fullmatch(x) is not None).to_numpy(
-            dtype=bool), "has characters that are not allowed"))
+            dtype=bool), "is not of the form the codebook gives"))
     return [(m, w) for m, w in problems if m.any()], values
 
 
@@ -276,6 +278,10 @@ def _rule_problems(t: pd.DataFrame, wheres: list[str]) -> dict[int, str]:
          "coded by hand)"),
         (~voice & t["rt_source"].str.startswith("voice"),
          "rt_source is voice-… but response_device is not voice"),
+        (~voice & ((t["audio_file"] != "") | (t["noise_file"] != "")
+                   | t["voice_online_rt_ms"].notna() | t["voice_confidence"].notna()),
+         "audio_file, noise_file, voice_online_rt_ms and voice_confidence must be empty on a "
+         "keyboard or button trial"),
         (voice & (code == "auto"),
          "accuracy_code = auto on a voice trial (a voice trial is coded correct, wrong, "
          "unclear or uncoded)"),
@@ -367,7 +373,9 @@ def trial_file_paths(data_dir: Path) -> list[Path]:
     if not data_dir.is_dir():
         raise DataError(f"{data_dir}: no such folder; pass --data with the folder that holds "
                         f"the session files")
-    paths = [p for p in sorted(data_dir.rglob(f"*{TRIALS_SUFFIX}")) if p.is_file()]
+    # a link to nothing is listed (it is reported as unreadable, never silently left out)
+    paths = [p for p in sorted(data_dir.rglob(f"*{TRIALS_SUFFIX}"))
+             if p.is_file() or (p.is_symlink() and not p.exists())]
     if not paths:
         raise DataError(f"{data_dir}: no *{TRIALS_SUFFIX} files found (searched recursively)")
     return paths
@@ -439,11 +447,14 @@ def session_checked_trials(t: pd.DataFrame, r: FileReads, accept_edited: bool
     text_columns = tuple(c.name for c in TRIAL_COLUMNS if c.kind == "str")
     r.errors.update(consistency_problems(t, wheres, text_columns))
     t = _without_bad(t, r.errors)
+    r.errors.update(plan_problems(t, r.paths, wheres, TRIALS_SUFFIX))
+    t = _without_bad(t, r.errors)
     read = {i: {r.paths[i].name: r.raws[i],
                 **({r.bpaths[i].name: r.braws[i]} if i in r.braws else {})}
             for i in range(len(r.paths))}
+    header_only = tuple(i for i, rows in enumerate(r.parts) if not rows and i not in r.errors)
     r.errors.update(sidecar_problems(t, r.paths, wheres, read, TRIALS_SUFFIX, accept_edited,
-                                     r.notes))
+                                     r.notes, header_only))
     t = _without_bad(t, r.errors)
     r.errors.update(_duplicate_problems(t, wheres, ["participant", "session",
                                                     "trial_in_session"], "trial"))
@@ -533,6 +544,9 @@ def load_trials(data_dir: Path, skip_bad: bool = False, progress: bool | None = 
     files, skipped = file_lists(r, t, b, left_out, coder_files)
     if t.empty and len(r.errors) + len(left_out) == len(r.paths):
         raise DataError(f"{data_dir}: every trial file was skipped as bad; nothing to analyse")
+    if t.empty:
+        raise DataError(f"{data_dir}: the trial files hold no trials (a header only: sessions "
+                        f"stopped before their first trial); nothing to analyse")
     t["source_file"] = np.asarray(r.rel, dtype=object)[t["_trials_file"].to_numpy()]
     t["source_file"] = t["source_file"].astype("str")
     trials = (t.drop(columns=["_trials_file", "_row"])

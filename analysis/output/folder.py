@@ -10,6 +10,9 @@ sha256. A file there that the manifest does not list (the user's own notes or ta
 kept: it is carried into the new output by a hard link (or a copy). An existing ``--out``
 without a manifest is refused unless it is empty or ``force`` is given (then its files are
 kept too, except those with the names of this run's outputs, which are replaced).
+
+An ``--out`` that is a symbolic link to a folder is written through: the folder it points
+to is the one replaced (the link itself is never touched).
 """
 from __future__ import annotations
 
@@ -45,12 +48,26 @@ def _files(folder: Path) -> list[str]:
                   if p.is_file() or p.is_symlink())
 
 
+def output_folder(out: Path) -> Path:
+    """The folder ``--out`` names: ``out`` itself, or the folder a symbolic link ``out``
+    points to (OutputError for a link to nothing)."""
+    out = Path(out)
+    if not out.is_symlink():
+        return out
+    target = out.resolve()
+    if not target.exists():
+        raise OutputError(f"--out {out} is a link to {target}, which does not exist; create "
+                          f"that folder or name another one")
+    return target
+
+
 def staging_folder(out: Path, force: bool = False) -> Path:
-    """Check ``out`` and create the empty folder beside it that this run writes into.
+    """Check ``out`` and create the empty folder beside it that this run writes into
+    (beside the folder a link ``out`` points to).
 
     OutputError if ``out`` is a file, cannot be written beside, or holds files this tool
     did not write (no manifest) and ``force`` is not given."""
-    out = Path(out)
+    out = output_folder(out)
     if out.exists() and not out.is_dir():
         raise OutputError(f"--out {out} is a file, not a folder; name a folder for the results")
     if out.is_dir() and _manifest_files(out) is None and not force:
@@ -89,7 +106,7 @@ def publish(staging: Path, out: Path) -> list[str]:
     The manifest is written last into ``staging``; the user's files in ``out`` are linked
     into it; then the folders are exchanged and the previous output removed (only what
     this tool wrote, and the links to the user's files, which live on in ``out``)."""
-    out = Path(out)
+    out = output_folder(out)
     (staging / _PID_MARK).unlink(missing_ok=True)
     written = _files(staging)
     kept = _carry_over(out, staging, set(written)) if out.is_dir() else []

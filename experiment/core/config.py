@@ -275,6 +275,8 @@ def merged_tables(base: dict[str, Any], overlay: Mapping[str, Any], source: str,
 def preset_path(name: str) -> Path:
     """The file of a shipped preset (``demo`` -> experiment/presets/demo.toml)."""
     path = PRESETS_DIR / f"{name}.toml"
+    if path.parent != PRESETS_DIR or name.startswith("."):   # '../default', 'a/b': not a preset
+        path = PRESETS_DIR / ".not-a-preset"
     if not path.exists():
         names = ", ".join(sorted(p.stem for p in PRESETS_DIR.glob("*.toml")))
         raise ConfigError(f"unknown preset '{name}'; shipped presets: {names}")
@@ -320,9 +322,12 @@ def stimuli_folder(stimuli_dir: str) -> Path:
 def _check_ranges(c: Config) -> None:
     d, t, r, p, disp, s = c.design, c.timing, c.response, c.practice, c.display, c.simulation
     e = c.experiment
-    bad_name = name_problem(e.name, "experiment.name")
+    bad_name = name_problem(e.name, "experiment.name", whole_name=False)
     require(KIND, bad_name is None, "experiment.name", e.name, str(bad_name))
     require(KIND, e.base_seed >= 0, "experiment.base_seed", e.base_seed, "must be >= 0")
+    for key in ("data_dir", "stimuli_dir"):
+        require(KIND, not re.search(r"[\x00-\x1f\x7f]", getattr(e, key)), f"experiment.{key}",
+                getattr(e, key), "must be a folder path without control characters")
     require(KIND, len(d.conditions) >= 1 and len(set(d.conditions)) == len(d.conditions),
             "design.conditions", list(d.conditions), "must list each condition once")
     for name in d.conditions:

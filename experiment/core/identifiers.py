@@ -15,14 +15,15 @@ MAX_SESSION = 9999
 # Letters, digits, '-', '_' and '.', starting with a letter or digit: a safe file-name part
 # on every operating system, never '.' or '..', no glob characters, no control characters.
 _SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
-# Names Windows keeps for devices: no file or folder may be called so, with or without an
-# extension ('CON', 'nul.1'); a trailing '.' is dropped there, so 'P1.' would be 'P1'.
-WINDOWS_DEVICE_NAMES = frozenset({"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(1, 10)),
-                                  *(f"LPT{i}" for i in range(1, 10))})
+# Names Windows keeps for devices (also with an extension, any case): a folder data/COM1/ or
+# a file NUL.csv cannot be made there. A name ending in '.' loses it on Windows.
+_WINDOWS_RESERVED = re.compile(r"(?:CON|PRN|AUX|NUL|COM[0-9]|LPT[0-9])(?:\..*)?", re.IGNORECASE)
 
 
-def name_problem(value: object, what: str) -> str | None:
-    """Why ``value`` cannot be ``what`` (a participant ID or experiment name), or None if it can."""
+def name_problem(value: object, what: str, whole_name: bool = True) -> str | None:
+    """Why ``value`` cannot be ``what`` (a participant ID or experiment name), or None if it can.
+    ``whole_name``: the value is a whole file or folder name (a participant's folder), not only
+    a part of one (the experiment name inside a file name)."""
     if not isinstance(value, str) or not value:
         return f"{what} must not be empty"
     if len(value) > MAX_NAME_CHARS:
@@ -30,12 +31,9 @@ def name_problem(value: object, what: str) -> str | None:
     if not _SAFE_NAME.fullmatch(value):
         return (f"{what} {value!r} may only hold letters A-Z, digits, '-', '_' and '.', "
                 f"starting with a letter or digit (it names files and folders)")
-    if value.endswith("."):
-        return (f"{what} {value!r} must not end with '.' (Windows drops it from a folder name: "
-                f"{value.rstrip('.')!r} and {value!r} would share one)")
-    if value.split(".")[0].upper() in WINDOWS_DEVICE_NAMES:
-        return (f"{what} {value!r} is a device name on Windows (CON, PRN, AUX, NUL, COM1-9, "
-                f"LPT1-9) and cannot name a file or folder there")
+    if whole_name and (_WINDOWS_RESERVED.fullmatch(value) or value.endswith(".")):
+        return (f"{what} {value!r} cannot name a file on Windows (a device name such as CON, "
+                f"NUL, COM1, or a trailing '.'); choose another")
     return None
 
 

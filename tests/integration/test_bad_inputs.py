@@ -35,11 +35,12 @@ BAD_IDS = [
     ("P?1", "may only hold"), ("P:1", "may only hold"), (".hidden", "may only hold"),
     ("P1\x00", "may only hold"), ("Ä1", "may only hold"), ("_P1", "may only hold"),
     ("P1;rm", "may only hold"), ("P1\u200b", "may only hold"), ("P1\r", "may only hold"),
-    # not a safe file name on Windows: a trailing '.' is dropped (P1. would share P1's folder),
-    # device names cannot name a file or folder, with or without an extension
-    ("P1.", "must not end with '.'"), ("P1..", "must not end with '.'"), ("CON", "device name"),
-    ("nul", "device name"), ("Com1", "device name"), ("LPT9.x", "device name"),
-    ("aux.1", "device name"),
+    # found by the issue-13 audit: a folder Windows cannot make, or renames
+    ("COM1", "cannot name a file on Windows"), ("nul.csv", "cannot name a file on Windows"),
+    ("lpt3", "cannot name a file on Windows"), ("P1.", "cannot name a file on Windows"),
+    ("P1..", "cannot name a file on Windows"), ("CON", "cannot name a file on Windows"),
+    ("Com1", "cannot name a file on Windows"), ("LPT9.x", "cannot name a file on Windows"),
+    ("aux.1", "cannot name a file on Windows"),
 ]
 # flags that each take another way through the command line; an ID is refused with any of them
 FLAG_SETS = {
@@ -53,8 +54,10 @@ FLAG_SETS = {
 }
 BAD_SESSIONS = [
     ("0", "between 1 and 9999"), ("-1", "between 1 and 9999"), ("10000", "between 1 and 9999"),
-    ("100000000000000000000", "between 1 and 9999"), ("abc", "invalid int value"),
-    ("1.5", "invalid int value"),
+    ("100000000000000000000", "between 1 and 9999"), ("abc", "invalid session number"),
+    ("1.5", "invalid session number"),
+    # found by the issue-13 audit: int() reads these as 10, 3 and 1
+    ("1_0", "digits 0-9 only"), ("\u0663", "digits 0-9 only"), ("1\n", "digits 0-9 only"),
 ]
 # (TOML text of a lab config, what the one-line error must say), checked with --check-config
 BAD_CONFIGS = [
@@ -78,6 +81,9 @@ BAD_CONFIGS = [
     ("[experiment]\nname = \"" + "x" * 65 + "\"\n", "at most 64"),
     ("[experiment]\nname = \"lab\\nstudy\"\n", "may only hold"),
     ("[experiment]\nbase_seed = -1\n", "experiment.base_seed = -1: must be >= 0"),
+    ("[experiment]\ndata_dir = \"a\\u0000b\"\n", "experiment.data_dir = 'a\\x00b': must be a "
+     "folder path without control characters"),
+    ("[experiment]\nstimuli_dir = \"st\\nimuli\"\n", "experiment.stimuli_dir"),
     ("[design]\ntrials_per_block = 0\n", "design.trials_per_block = 0: must be between 1 and 1200"),
     ("[design]\ntrials_per_block = 1200000\n", "must be between 1 and 1200"),
     ("[design]\nblocks_per_condition = 1000000000\n", "must be between 1 and 50"),
@@ -227,6 +233,10 @@ CLI_CASES = {
         lambda t: [shutil.copy(p := _started_session(t / "d", "aborted"),
                                p.with_name(p.name.replace("10h00", "11h00"))) and "--participant",
                    "P001", "--resume", "--data-dir", str(t / "d")], "holds 2 sidecars"),
+    "empty --order": (lambda t: ["--participant", "P001", "--order", ""],
+                      "condition order '' must name each"),
+    "preset as a path": (lambda t: ["--participant", "P001", "--preset", "../default"],
+                         "unknown preset '../default'"),
     "export conditions onto a file": (
         lambda t: ["--participant", "P001", "--export-conditions",
                    str(_write(t / "out", "x"))], "cannot write"),
@@ -330,6 +340,16 @@ def _set_where(column: str, value_of, **where):
         header, rows = read_table(path)
         set_cell(path, row, column, value_of(dict(zip(header, rows[row - 1]))))
     return mutate
+
+
+def _stopped_before_first_trial(root: Path) -> None:
+    """Every session as a kill before its first trial leaves it: a header-only trial file and
+    a sidecar still 'running' (no sha256, which is written at the session's end)."""
+    for path in root.rglob("*_trials.csv"):
+        path.write_text(path.read_text().splitlines()[0] + "\n")
+        sidecar = path.with_name(path.name.replace("_trials.csv", "_session.json"))
+        keys = {k: v for k, v in json.loads(sidecar.read_text()).items() if k != "sha256"}
+        sidecar.write_text(json.dumps({**keys, "status": "running"}))
 
 
 # name -> (mutation of the data folder, the text the one-line error must hold)
@@ -459,6 +479,25 @@ DATA_CASES = {
         and write_sidecar(trials_of(root)), "lacks column"),
     "no trial files": (lambda root: [p.unlink() for p in root.rglob("*_trials.csv")],
                        "no *_trials.csv files"),
+    # found by the issue-13 audit
+    "rt in Arabic-Indic digits": (_cell("rt_ms", "\u0665\u0660\u0660", _responded),
+                                  "is not a number"),
+    "audio file on a keyboard trial": (_cell("audio_file", "x.wav"),
+                                       "must be empty on a keyboard or button trial"),
+    "session a fullwidth digit": (_cell("session", "\uff11"), "is not an integer"),
+    "timestamp torn": (_cell("timestamp", "2026-01-01T09:0"), "is not of the form"),
+    "date not a date": (_cell("date", "yesterday", row=1), "is not of the form"),
+    "sidecar session as text": (_sidecar(session="1"), "key session = '1' is not a whole"),
+    "sidecar participant a number": (_sidecar(participant=5), "key participant = 5 is not a"),
+    "sidecar digests not text": (_sidecar(sha256={"x": 5}), "key sha256"),
+    "trial file a link to nothing": (
+        lambda root: (trials_of(root).parent / "gone_trials.csv").symlink_to(root / "nowhere"),
+        "gone_trials.csv: cannot read"),
+    "every session stopped before its first trial": (_stopped_before_first_trial,
+                                                      "hold no trials"),
+    "one trial file emptied after the session": (
+        lambda root: trials_of(root).write_text(trials_of(root).read_text().splitlines()[0]
+                                                + "\n"), "edited after the session"),
 }
 
 
@@ -585,3 +624,13 @@ def test_user_file_named_like_an_output_is_not_overwritten(data, tmp_path, capsy
     (out / "analysis-manifest.json").write_text(json.dumps(manifest))
     check_analysis(["--data", str(data), "--out", str(out)] + small_plan, tmp_path, capsys,
                    "was not written by this analysis")
+
+
+def test_output_on_a_file_system_too_small_for_it_says_nothing_was_written(data, tmp_path,
+                                                                          capsys, small_plan):
+    """A first run on a disk too small for the output: one line that says nothing was written
+    (not that a previous output, which never existed, is unchanged); no partial folder left."""
+    with tmpfs(tmp_path / "fs", "64k") as fs:
+        check_analysis(["--data", str(data), "--out", str(fs / "results")] + small_plan,
+                       fs, capsys, f"nothing was written to {fs / 'results'}")
+        assert not list(fs.iterdir())

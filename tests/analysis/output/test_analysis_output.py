@@ -128,3 +128,30 @@ def test_kill_during_the_analysis_leaves_a_complete_output(data, plan, tmp_path)
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")], \
         "abandoned partial folders were not removed"
     assert os.listdir(tmp_path) == ["results"]
+
+
+def test_out_as_a_link_to_a_folder_replaces_the_folder_and_keeps_the_link(data, plan, tmp_path):
+    """A user's ``results -> /elsewhere/results`` link: the run is written into the folder
+    it points to; the link stays a link, the user's files stay in that folder."""
+    real = tmp_path / "elsewhere" / "results"
+    real.parent.mkdir()
+    assert analyse(data, real, plan) == 0
+    mine = {"thesis_table.csv": "my,table\n", "tables/notes.md": "my notes\n"}
+    for rel, text in mine.items():
+        (real / rel).write_text(text)
+    link = tmp_path / "results"
+    link.symlink_to(real, target_is_directory=True)
+    assert analyse(data, link, plan) == 0
+    assert link.is_symlink() and link.resolve() == real.resolve()
+    assert_complete_output(real, mine)
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+    assert not [p for p in real.parent.iterdir() if p.name.startswith(".")]
+
+
+def test_out_as_a_link_to_nothing_is_refused(data, plan, tmp_path, capsys):
+    link = tmp_path / "results"
+    link.symlink_to(tmp_path / "missing")
+    assert analyse(data, link, plan) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "does not exist" in err and "Traceback" not in err
+    assert link.is_symlink() and not (tmp_path / "missing").exists()
