@@ -144,7 +144,9 @@ def report(result: dict) -> str:
              "order statistic; 'inf': not within 300 ms. Median / p95 in ms.", ""]
     for name, res in result.items():
         s = res["summary"]
-        lines += [f"## {name} split ({res['n_items']} items; templates from the "
+        cut = ("" if res.get("n_items_full", res["n_items"]) == res["n_items"] else
+               f", a reduced run: the first {res['n_items']} of {res['n_items_full']}")
+        lines += [f"## {name} split ({res['n_items']} items{cut}; templates from the "
                   f"{res['templates_from']} split's talkers)", "",
                   "| SNR dB | n | ideal | blind, word's first 40 ms | x ideal | blind, generic "
                   "speech | x ideal | target reachable by a blind voice key (<= "
@@ -211,7 +213,8 @@ def main(out_dir: Path, split_names: tuple[str, ...] = ("eval", "dev"),
             thresholds = [float(v) + 1e-6 for v in peaks.max(axis=0)]
             for r in pool.map(item_times, [(it, temps, thresholds) for it in items]):
                 rows += r
-        result[name] = {"n_items": len(items), "templates_from": other,
+        result[name] = {"n_items": len(items), "n_items_full": SPLITS[name].n_items,
+                        "templates_from": other,
                         "n_noise_only": len(jobs), "thresholds": thresholds,
                         "summary": summary(rows), "rows": rows}
     md = out_dir / "voicekey_reachability.md"
