@@ -11,7 +11,7 @@ import importlib
 import sys
 from pathlib import Path
 
-BENCHMARKS = ("rt_path", "analysis_speed", "voicekey", "type1_error")
+BENCHMARKS = ("rt_path", "analysis_speed", "voicekey", "voicekey_reachability", "type1_error")
 RESULTS_DIR = Path(__file__).with_name("results")
 
 

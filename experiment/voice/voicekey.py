@@ -32,6 +32,13 @@ Pure numpy/scipy, no PsychoPy. Two detectors:
      spreads, or all bands together by >= 20), the earliest rise at least 0.7x as strong as
      the strongest one is the onset: what precedes it (an inhalation, a footstep) is not
      the word, and a plosive burst cut off from the vowel by a short gap is.
+  4b. **Burst before a gap.** An aspirated affricate or a burst (Korean 초록 /tɕʰ/,
+     Mandarin 黄 /x/) can be followed by weak aspiration or a closure up to ~200 ms
+     before the vowel, which stops the back-off. Up to 220 ms before the onset so far, an
+     abrupt rise of two bands by >= 4 noise spreads that holds for 15 ms
+     is taken as the onset if the rising bands do not fall back to the background (20 ms
+     mean >= 0.4 spreads) on the way to the onset: an inhalation swells slowly, a
+     footstep's click does not hold, and after a belt slap the bands fall back.
   5. **Refinement** to 1 ms: the change point (generalised likelihood ratio, exponential
      power per frequency bin, 4 ms frames) within +-10 ms of that estimate.
 
@@ -98,7 +105,13 @@ class VoiceKeyParams:
     estimate to the voicing: ``edge_bands`` bands rising by >= ``edge_z`` (z units; None
     disables the check) or all rises (each clipped to 0-10) summing to >= ``edge_sum``,
     from the median of ``edge_pre_s`` to that of the following ``edge_post_s``; the
-    earliest rise >= ``edge_keep`` x the strongest wins. Refinement:
+    earliest rise >= ``edge_keep`` x the strongest wins. Burst before a gap
+    (:func:`_burst_before`): up to ``burst_gap_s`` before that onset (None disables it), an
+    abrupt rise of ``burst_bands`` bands by >= ``burst_z`` whose rising bands stay at a
+    median >= ``burst_hold_z`` for ``burst_hold_s``, at least ``burst_min_s`` before the
+    onset, and whose mean over ``burst_gap_win_s`` never falls below ``burst_gap_z`` from
+    there to the onset, is the word's first sound (a burst or affricate before the gap).
+    Refinement:
     within +-``refine_range_s``, background from ``refine_pre_s`` before, at most
     ``refine_post_s`` after, power ratios capped at ``refine_cap``.
     """
@@ -135,6 +148,14 @@ class VoiceKeyParams:
     edge_keep: float = 0.7
     edge_post_s: float = 0.010
     edge_pre_s: float = 0.030
+    burst_gap_s: float | None = 0.220
+    burst_z: float = 4.0
+    burst_bands: int = 2
+    burst_hold_s: float = 0.015
+    burst_hold_z: float = 2.0
+    burst_min_s: float = 0.010
+    burst_gap_z: float = 0.4
+    burst_gap_win_s: float = 0.020
     refine_range_s: float = 0.010
     refine_pre_s: float = 0.050
     refine_post_s: float = 0.030
@@ -503,6 +524,48 @@ def _word_edge(z: np.ndarray, k_from: int, k_to: int,
     return int(ks[i]), int(np.argmax(rise[i]))
 
 
+def _burst_before(z: np.ndarray, k_onset: int, params: VoiceKeyParams) -> tuple[int, int] | None:
+    """(frame, band that rose most) of the earliest burst in the ``burst_gap_s`` before
+    frame ``k_onset`` that starts the word, or None.
+
+    An aspirated affricate or a plosive burst (Korean /tɕʰ/, /p͈/, a released /k/, /g/) is
+    followed by a weak stretch (aspiration, closure) before the vowel, which ends the
+    band-by-band back-off. A burst is an abrupt rise, from the median of the ``edge_pre_s``
+    before to that of the ``edge_post_s`` after, of ``burst_bands`` bands by >= ``burst_z``
+    band spreads, whose rising bands then hold a median >= ``burst_hold_z`` over
+    ``burst_hold_s``: an inhalation swells slowly (no abrupt rise) and a footstep's click
+    is over within a few ms (no hold). Between the burst and the onset the rising bands'
+    mean over ``burst_gap_win_s`` stays >= ``burst_gap_z``: aspiration or frication carries
+    on through the gap, whereas after a belt slap the bands fall back to the background.
+    ``z``: raw band z-scores, shape (n_frames, n_bands).
+    """
+    if params.burst_gap_s is None:
+        return None
+    post = max(1, int(round(params.edge_post_s / FINE_HOP_S)))
+    pre = max(1, int(round(params.edge_pre_s / FINE_HOP_S)))
+    hold = max(1, int(round(params.burst_hold_s / FINE_HOP_S)))
+    k_to = k_onset - max(1, int(round(params.burst_min_s / FINE_HOP_S)))
+    k_from = max(pre + 2, k_onset - int(round(params.burst_gap_s / FINE_HOP_S)))
+    if k_to <= k_from or k_onset + post >= len(z):
+        return None
+    a, b = k_from - pre - 2, min(len(z), k_to + hold + 1)
+    seg = z[a:b]
+    after = median_filter(seg, size=(post, 1), origin=(-(post // 2), 0), mode="nearest")
+    held = median_filter(seg, size=(hold, 1), origin=(-(hold // 2), 0), mode="nearest")
+    before = median_filter(seg, size=(pre, 1), origin=(pre // 2 - 1, 0), mode="nearest")
+    ks = np.arange(k_from, k_to + 1)
+    rise = after[ks - a] - before[ks - a - 2]
+    ok = (rise >= params.burst_z) & (held[ks - a] >= params.burst_hold_z)
+    win = max(1, int(round(params.burst_gap_win_s / FINE_HOP_S)))
+    for i in np.flatnonzero(np.count_nonzero(ok, axis=1) >= params.burst_bands):
+        k = int(ks[i])
+        gap = z[k + hold: k_onset, ok[i]].mean(axis=1)
+        if len(gap) >= win and uniform_filter1d(gap, win, mode="nearest").min() < params.burst_gap_z:
+            continue
+        return k, int(np.argmax(rise[i]))
+    return None
+
+
 def _voicing_index(run: np.ndarray, score: np.ndarray, threshold: float,
                    params: VoiceKeyParams) -> int | None:
     """First coarse frame of the participant's voicing, or None.
@@ -592,6 +655,9 @@ def detect_onset(samples: np.ndarray, rate_hz: int, noise: np.ndarray | NoiseMod
     edge = _word_edge(raw_z, k_from, j - 5, params) if k_from < j - 5 else None
     if edge is not None:
         chosen, band = edge
+    burst = _burst_before(raw_z, chosen, params)
+    if burst is not None:
+        chosen, band = burst
     t_est = float(t_f[chosen] - FINE_WIN_S / 2)
     onset = _refine(x, rate_hz, t_est, params)
     snr = _snr_db(x, rate_hz, onset, t_c, score, i_v, v_thr, model.mean_square)
