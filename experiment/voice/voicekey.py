@@ -329,7 +329,7 @@ def _band_levels(x: np.ndarray, rate_hz: int, psd: np.ndarray | None, params: Vo
         m = (fb >= lo) & (fb < hi)
         cols.append(level[:, m].mean(axis=1) if m.any() else np.zeros(len(level)))
     bands = np.stack(cols, axis=1) if len(level) else np.zeros((0, params.n_bands))
-    smooth = max(1, int(round(params.smooth_s / FINE_HOP_S)))
+    smooth = _fine_frames(params.smooth_s)
     if smooth > 1 and len(bands):
         bands = uniform_filter1d(bands, smooth, axis=0, mode="nearest")
     return t, bands, psd
@@ -340,7 +340,7 @@ def _z_scores(bands: np.ndarray, background: np.ndarray, scale: np.ndarray,
     """Band levels (dB, shape (n, n_bands)) as z-scores above ``background`` in units of
     ``scale`` (both shape (n_bands,)), clipped to ``z_clip`` and smoothed over ``z_smooth_s``."""
     z = np.clip((bands - background) / scale, *params.z_clip)
-    smooth = max(1, int(round(params.z_smooth_s / FINE_HOP_S)))
+    smooth = _fine_frames(params.z_smooth_s)
     return uniform_filter1d(z, smooth, axis=0, mode="nearest") if smooth > 1 and len(z) else z
 
 
@@ -490,6 +490,26 @@ def _voiced_start(x: np.ndarray, rate_hz: int, t_voicing: float, lag0: int,
     return t_voicing if earliest is None else (c0 + earliest + win) / rate_hz
 
 
+def _fine_frames(seconds: float) -> int:
+    """``seconds`` as a whole number (>= 1) of fine frames (``FINE_HOP_S`` apart)."""
+    return max(1, int(round(seconds / FINE_HOP_S)))
+
+
+def _median_after(seg: np.ndarray, n: int) -> np.ndarray:
+    """Per frame and band, the median of ``seg`` over the ``n`` frames from that frame on."""
+    return median_filter(seg, size=(n, 1), origin=(-(n // 2), 0), mode="nearest")
+
+
+def _band_rises(seg: np.ndarray, pre: int, post: int) -> np.ndarray:
+    """Per frame k >= pre + 2 of ``seg`` (band z-scores, shape (n_frames, n_bands)) and band:
+    the median of the ``post`` frames from k on minus the median of the ``pre`` frames that
+    end two frames before k. Rows before ``pre + 2`` are not meaningful."""
+    before = median_filter(seg, size=(pre, 1), origin=(pre // 2 - 1, 0), mode="nearest")
+    rise = np.full(seg.shape, np.nan)
+    rise[2:] = _median_after(seg, post)[2:] - before[:-2]
+    return rise
+
+
 def _word_edge(z: np.ndarray, k_from: int, k_to: int,
                params: VoiceKeyParams) -> tuple[int, int] | None:
     """(frame, band that rose most) of the rise in (k_from, k_to] that starts the word, or None.
@@ -500,19 +520,15 @@ def _word_edge(z: np.ndarray, k_from: int, k_to: int,
     least ``edge_keep`` times as strong (summed rise) as the strongest is returned: a
     footstep or the start of a breath is a weaker rise than the word that follows it.
     """
-    post = max(1, int(round(params.edge_post_s / FINE_HOP_S)))
-    pre = max(1, int(round(params.edge_pre_s / FINE_HOP_S)))
+    post, pre = _fine_frames(params.edge_post_s), _fine_frames(params.edge_pre_s)
     a = max(0, k_from + 1 - pre - 2)
     b = min(len(z), k_to + post + 1)
     if b - a < pre + post + 2 or params.edge_z is None:
         return None
-    seg = z[a:b]
-    after = median_filter(seg, size=(post, 1), origin=(-(post // 2), 0), mode="nearest")
-    before = median_filter(seg, size=(pre, 1), origin=(pre // 2 - 1, 0), mode="nearest")
     ks = np.arange(max(k_from + 1, a + pre + 2), min(k_to, b - post) + 1)
     if ks.size == 0:
         return None
-    rise = after[ks - a] - before[ks - a - 2]
+    rise = _band_rises(z[a:b], pre, post)[ks - a]
     strength = np.clip(rise, 0.0, 10.0).sum(axis=1)
     is_rise = np.count_nonzero(rise >= params.edge_z, axis=1) >= params.edge_bands
     if params.edge_sum is not None:
@@ -541,22 +557,19 @@ def _burst_before(z: np.ndarray, k_onset: int, params: VoiceKeyParams) -> tuple[
     """
     if params.burst_gap_s is None:
         return None
-    post = max(1, int(round(params.edge_post_s / FINE_HOP_S)))
-    pre = max(1, int(round(params.edge_pre_s / FINE_HOP_S)))
-    hold = max(1, int(round(params.burst_hold_s / FINE_HOP_S)))
-    k_to = k_onset - max(1, int(round(params.burst_min_s / FINE_HOP_S)))
+    post, pre = _fine_frames(params.edge_post_s), _fine_frames(params.edge_pre_s)
+    hold = _fine_frames(params.burst_hold_s)
+    k_to = k_onset - _fine_frames(params.burst_min_s)
     k_from = max(pre + 2, k_onset - int(round(params.burst_gap_s / FINE_HOP_S)))
     if k_to <= k_from or k_onset + post >= len(z):
         return None
     a, b = k_from - pre - 2, min(len(z), k_to + hold + 1)
     seg = z[a:b]
-    after = median_filter(seg, size=(post, 1), origin=(-(post // 2), 0), mode="nearest")
-    held = median_filter(seg, size=(hold, 1), origin=(-(hold // 2), 0), mode="nearest")
-    before = median_filter(seg, size=(pre, 1), origin=(pre // 2 - 1, 0), mode="nearest")
+    held = _median_after(seg, hold)
     ks = np.arange(k_from, k_to + 1)
-    rise = after[ks - a] - before[ks - a - 2]
+    rise = _band_rises(seg, pre, post)[ks - a]
     ok = (rise >= params.burst_z) & (held[ks - a] >= params.burst_hold_z)
-    win = max(1, int(round(params.burst_gap_win_s / FINE_HOP_S)))
+    win = _fine_frames(params.burst_gap_win_s)
     for i in np.flatnonzero(np.count_nonzero(ok, axis=1) >= params.burst_bands):
         k = int(ks[i])
         gap = z[k + hold: k_onset, ok[i]].mean(axis=1)
