@@ -274,13 +274,10 @@ def merged_tables(base: dict[str, Any], overlay: Mapping[str, Any], source: str,
 
 def preset_path(name: str) -> Path:
     """The file of a shipped preset (``demo`` -> experiment/presets/demo.toml)."""
-    path = PRESETS_DIR / f"{name}.toml"
-    if path.parent != PRESETS_DIR or name.startswith("."):   # '../default', 'a/b': not a preset
-        path = PRESETS_DIR / ".not-a-preset"
-    if not path.exists():
-        names = ", ".join(sorted(p.stem for p in PRESETS_DIR.glob("*.toml")))
-        raise ConfigError(f"unknown preset '{name}'; shipped presets: {names}")
-    return path
+    shipped = sorted(p.stem for p in PRESETS_DIR.glob("*.toml"))
+    if name not in shipped:   # also '../default', 'a/b': a preset is a name, not a path
+        raise ConfigError(f"unknown preset '{name}'; shipped presets: {', '.join(shipped)}")
+    return PRESETS_DIR / f"{name}.toml"
 
 
 def load_config(*overlays: Path | Mapping[str, Any]) -> Config:
