@@ -11,7 +11,8 @@ import importlib
 import sys
 from pathlib import Path
 
-BENCHMARKS = ("rt_path", "analysis_speed", "voicekey", "voicekey_reachability", "type1_error")
+BENCHMARKS = ("rt_path", "analysis_speed", "voicekey", "voicekey_reachability",
+              "voicekey_template_backoff", "type1_error")
 RESULTS_DIR = Path(__file__).with_name("results")
 
 

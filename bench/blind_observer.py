@@ -25,6 +25,10 @@ Because the oracle level is generous, the blind observer's times are a lower bou
 voice key that does not know the talker's word spectrum can do, under the same idealisations
 as the ideal observer (stationary noise, no search over onset times, no false-alarm cost).
 If even these times are above 1.25 x the ideal observer's, so is every such voice key.
+
+The module also holds the pieces of two realisable keys built on the same frame model: a
+blind detector (:func:`frame_llr`, Page's CUSUM: :func:`page_onset_s`) and a back-off from a
+voice key's confirmed voicing with word templates (:func:`backoff_onset_s`).
 """
 from __future__ import annotations
 
@@ -140,3 +144,28 @@ def page_onset_s(llr: np.ndarray, threshold: float, frame_s: float = FRAME_S) ->
     s, start = page_statistic(llr)
     hit = np.flatnonzero(s >= threshold)
     return None if hit.size == 0 else float(start[hit[0]] * frame_s)
+
+
+# ------------------------------------------------ a word-template back-off from the voicing
+
+def backoff_onset_s(llrs: np.ndarray, voicing_s: float | None, drift: float, cap: float,
+                    window_s: float = 0.4, frame_s: float = FRAME_S) -> float | None:
+    """Onset (s from the first frame) found by searching back from a voice key's confirmed
+    voicing with word-onset templates; None when ``voicing_s`` is None (nothing detected).
+
+    ``llrs``: :func:`frame_llr` of the recording for each word the participant may say (the
+    onset template of each colour word of the session's language), shape (n_words, n_frames).
+    The onset is the frame t0 in the ``window_s`` before the voicing frame T that, over the
+    words, maximises sum_(t = t0..T) (min(llr_t, cap) - drift): the start of the stretch the
+    templates explain best, each frame counting at most ``cap`` nats (so that one loud frame,
+    a footstep, does not decide) and paying ``drift`` nats (the evidence a frame must bring
+    to be taken as speech)."""
+    if voicing_s is None:
+        return None
+    llrs = np.atleast_2d(np.asarray(llrs, dtype=float))
+    last = min(int(voicing_s / frame_s), llrs.shape[1] - 1)
+    first = max(0, last - int(round(window_s / frame_s)))
+    gain = np.minimum(llrs[:, first:last + 1], cap) - drift
+    from_start = np.cumsum(gain[:, ::-1], axis=1)[:, ::-1]   # sum from each t0 to T
+    word, start = np.unravel_index(int(np.argmax(from_start)), from_start.shape)
+    return float((first + start) * frame_s)

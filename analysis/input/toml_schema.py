@@ -114,14 +114,24 @@ def type_name(v: Any) -> str:
             list: "an array", dict: "a table"}.get(type(v), type(v).__name__)
 
 
+def shown_value(value: Any, limit: int = 60) -> str:
+    """``repr(value)`` for a message, cut to ``limit`` characters (with the full length) so
+    that a 100 000-character value still gives a one-line error of readable length."""
+    text = repr(value)
+    if len(text) <= limit:
+        return text
+    size = f"{len(value)} characters" if isinstance(value, str) else f"{len(text)} characters shown"
+    return f"{text[:limit]}... ({size})"
+
+
 def problem(kind: FileKind, key: str, value: Any, requirement: str, found: str = "") -> ValueError:
     """The one-line error for ``key = value``: ``requirement`` says what is allowed ('must be
     a number'), ``found`` what the value is ('is a string'; the plan's form states it)."""
     if not kind.sentence:
-        return kind.error(f"{key} = {value!r}: {requirement}")
+        return kind.error(f"{key} = {shown_value(value)}: {requirement}")
     if found:
         requirement = f"{found}; {'it ' if requirement.startswith('must ') else ''}{requirement}"
-    return kind.error(f"{kind.prefix}{key} = {value!r} {requirement}")
+    return kind.error(f"{kind.prefix}{key} = {shown_value(value)} {requirement}")
 
 
 def require(kind: FileKind, ok: bool, key: str, value: Any, requirement: str,

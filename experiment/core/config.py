@@ -44,6 +44,11 @@ MAX_PRACTICE_TRIALS = 1000
 MAX_PRACTICE_ROUNDS = 20
 MAX_SCREEN_PX = 16384
 MAX_SIMULATION_S = 5.0   # bound of every simulated-participant time parameter
+#: Longest condition label and instruction (characters): the longest that the screen layout
+#: test renders inside an 800x600 window (tests/experiment/core/longest_texts.toml).
+MAX_LABEL_CHARS = 24
+MAX_INSTRUCTION_CHARS = 240
+MAX_INSTRUCTION_LINES = 4
 
 
 class ConfigError(ValueError):
@@ -335,6 +340,17 @@ def _check_ranges(c: Config) -> None:
         require(KIND, re.fullmatch(CONDITION_NAME, name) is not None, f"conditions.{name}", name,
                 "a condition name must be lower-case letters, digits and _ (starting with a "
                 "letter)")
+        cond = c.conditions[name]
+        require(KIND, 0 < len(cond.label.strip()) and len(cond.label) <= MAX_LABEL_CHARS
+                and not re.search(r"[\x00-\x1f\x7f]", cond.label), f"conditions.{name}.label",
+                cond.label, f"must be 1-{MAX_LABEL_CHARS} characters on one line (it is shown "
+                "large on the participant's screen)")
+        require(KIND, len(cond.instruction) <= MAX_INSTRUCTION_CHARS
+                and cond.instruction.count("\n") < MAX_INSTRUCTION_LINES
+                and not re.search(r"[\x00-\x09\x0b-\x1f\x7f]", cond.instruction),
+                f"conditions.{name}.instruction", cond.instruction,
+                f"must be at most {MAX_INSTRUCTION_CHARS} characters on at most "
+                f"{MAX_INSTRUCTION_LINES} lines, without control characters")
     for key, prop in (("proportion_congruent", d.proportion_congruent),
                       ("proportion_neutral", d.proportion_neutral)):
         require(KIND, 0.0 <= prop < 1.0, f"design.{key}", prop, "must be in [0, 1)")

@@ -3,8 +3,8 @@ import numpy as np
 import pytest
 from scipy.signal import butter, sosfilt
 
-from bench.blind_observer import (blind_evidence_time_s, frame_evidence, frame_llr,
-                                  page_onset_s, page_statistic, speech_template)
+from bench.blind_observer import (backoff_onset_s, blind_evidence_time_s, frame_evidence,
+                                  frame_llr, page_onset_s, page_statistic, speech_template)
 from bench.ideal_observer import evidence_time_s
 
 RATE = 48000
@@ -83,3 +83,18 @@ def test_bad_input_gives_a_one_line_error(noise):
         blind_evidence_time_s(band_word(0, (300, 3000)), 4800, noise, RATE, np.ones(5))
     with pytest.raises(ValueError, match="at least 50"):
         blind_evidence_time_s(band_word(0, (300, 3000)), 4800, noise[:480], RATE, np.ones(43))
+
+
+def test_backoff_finds_the_start_of_the_stretch_the_template_explains():
+    llr = np.full((2, 500), -3.0)
+    llr[1, 200:260] = 2.0            # the word's first sound, 120 ms before the voicing
+    llr[1, 260:] = 50.0              # voicing from frame 260 (0.52 s)
+    llr[0, 100] = 1e4                # a footstep: one very loud frame, capped
+    assert backoff_onset_s(llr, 0.52, drift=1.0, cap=5.0) == pytest.approx(0.400)
+    # a drift above the first sound's evidence leaves it out
+    assert backoff_onset_s(llr, 0.52, drift=2.5, cap=5.0) == pytest.approx(0.520)
+    # uncapped, the footstep 200 ms earlier wins
+    assert backoff_onset_s(llr, 0.52, drift=1.0, cap=1e9) == pytest.approx(0.200)
+    assert backoff_onset_s(llr, None, drift=1.0, cap=5.0) is None
+    # the search is limited to window_s before the voicing
+    assert backoff_onset_s(llr, 0.52, drift=1.0, cap=1e9, window_s=0.1) == pytest.approx(0.420)

@@ -29,6 +29,22 @@ def test_overlay_changes_only_given_keys(tmp_path):
     assert config.timing.response_window_s == load_config().timing.response_window_s
 
 
+@pytest.mark.parametrize("table, expected", [
+    ({"label": "W" * 100_000}, "conditions.stand.label = 'WWWW"),
+    ({"label": "STAND\nSTILL"}, "conditions.stand.label = 'STAND\\nSTILL': must be 1-24 characters on one line"),
+    ({"label": "   "}, "conditions.stand.label = '   ': must be a non-empty string"),
+    ({"instruction": "x" * 241}, "conditions.stand.instruction = 'xxx"),
+    ({"instruction": "a\nb\nc\nd\ne"}, "must be at most 240 characters on at most 4 lines"),
+    ({"instruction": "belt\x1b[2J off"}, "without control characters"),
+])
+def test_condition_texts_that_cannot_be_shown_are_refused(table, expected):
+    with pytest.raises(ConfigError) as info:
+        load_config({"conditions": {"stand": table}})
+    message = str(info.value)
+    assert expected in message
+    assert "\n" not in message and len(message) < 300
+
+
 @pytest.mark.parametrize("overrides, expected", [
     ({"timing": {"fixaton_s": 0.5}}, "unknown key 'timing.fixaton_s'; allowed here: "),
     ({"timing": {"fixation_s": "long"}}, "timing.fixation_s = 'long': must be a number"),

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import signal
 import subprocess
 import sys
@@ -162,9 +163,14 @@ def test_escape_pauses_and_abort_keeps_the_data(tmp_path):
     assert sidecar["status"] == "aborted"
     assert [e["event"] for e in sidecar["events"] if e["event"] != "block_start"] == [
         "pause", "aborted"]
-    # an aborted session can be resumed to completion, with the config it started with even
-    # when the command line gives none (the default would be fullscreen with 48-trial blocks)
-    cmd = [a for a in session_cmd(tmp_path, "--resume") if a not in ("--config", str(E2E_CONFIG))]
+    # an aborted session can be resumed to completion by README's resume command, with the
+    # config it started with (the command gives none; the default would be fullscreen with
+    # 48-trial blocks); only the participant, data folder and --simulate are this test's
+    line = next(ln for ln in (REPO / "README.md").read_text().splitlines()
+                if ln.startswith(".venv/bin/python -m experiment") and "--resume" in ln)
+    args = shlex.split(line.split("#")[0])[3:]
+    args[args.index("--participant") + 1] = "P001"
+    cmd = [sys.executable, "-m", "experiment", *args, "--data-dir", str(tmp_path), "--simulate"]
     resumed = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=600)
     assert resumed.returncode == 0, resumed.stderr[-2000:]
     rows = read_rows(files["_trials.csv"])
