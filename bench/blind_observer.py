@@ -167,5 +167,5 @@ def backoff_onset_s(llrs: np.ndarray, voicing_s: float | None, drift: float, cap
     first = max(0, last - int(round(window_s / frame_s)))
     gain = np.minimum(llrs[:, first:last + 1], cap) - drift
     from_start = np.cumsum(gain[:, ::-1], axis=1)[:, ::-1]   # sum from each t0 to T
-    word, start = np.unravel_index(int(np.argmax(from_start)), from_start.shape)
+    _, start = np.unravel_index(int(np.argmax(from_start)), from_start.shape)
     return float((first + start) * frame_s)

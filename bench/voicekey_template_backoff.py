@@ -42,7 +42,7 @@ from bench.blind_observer import (FRAME_S, ONSET_TEMPLATE_S, backoff_onset_s, fr
 from bench.ideal_observer import evidence_time_s
 from bench.voicekey import (HARDSHIPS, RATE_HZ, SPLITS, TARGET_SNRS_DB, TARGETS, WORKERS, Item,
                             colour_words, make_items, reduced_split, trial_audio)
-from bench.voicekey_reachability import NATS, detector_stats, templates
+from bench.voicekey_reachability import NATS, detector_stats, p95_ms, templates
 from experiment.voice.voicekey import calibrate, detect_onset
 
 LEVELS = (0.1, 1.0, 10.0)              # assumed mean SNR per bin of the onset templates
@@ -135,7 +135,7 @@ def stats(rows: list[dict], s: Setting | str) -> dict:
     """n, median_ms, p95_ms, misses, early_20ms (as ``detector_stats``), and vs_ideal: p95
     over the ideal observer's p95 on the same rows."""
     d = detector_stats(errors_s(rows, s))
-    ideal = 1000 * float(np.quantile([r["ideal_s"] for r in rows], 0.95, method="higher"))
+    ideal = p95_ms([r["ideal_s"] for r in rows])
     return {"n": len(rows), **d, "ideal_p95_ms": ideal, "vs_ideal": d["p95_ms"] / ideal}
 
 
@@ -148,7 +148,8 @@ def settings(hybrid: bool, template: str = "others") -> list[Setting]:
 
 def chosen(rows: list[dict], hybrid: bool, template: str = "others") -> Setting:
     """The setting with the lowest 10 dB p95 among those with no more onsets > 20 ms early
-    than the voice key's on ``rows`` (ties: fewer early onsets, then grid order)."""
+    than the voice key's on ``rows`` (ties: fewer early onsets, then grid order); the grid's
+    first setting if none qualifies."""
     ten = [r for r in rows if r["snr_db"] == 10.0]
     allowed = stats(ten, "key")["early_20ms"]
     grid = settings(hybrid, template)

@@ -49,6 +49,7 @@ MAX_SIMULATION_S = 5.0   # bound of every simulated-participant time parameter
 MAX_LABEL_CHARS = 24
 MAX_INSTRUCTION_CHARS = 240
 MAX_INSTRUCTION_LINES = 4
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")   # line breaks included
 
 
 class ConfigError(ValueError):
@@ -328,7 +329,7 @@ def _check_ranges(c: Config) -> None:
     require(KIND, bad_name is None, "experiment.name", e.name, str(bad_name))
     require(KIND, e.base_seed >= 0, "experiment.base_seed", e.base_seed, "must be >= 0")
     for key in ("data_dir", "stimuli_dir"):
-        require(KIND, not re.search(r"[\x00-\x1f\x7f]", getattr(e, key)), f"experiment.{key}",
+        require(KIND, not CONTROL_CHARACTERS.search(getattr(e, key)), f"experiment.{key}",
                 getattr(e, key), "must be a folder path without control characters")
     require(KIND, len(d.conditions) >= 1 and len(set(d.conditions)) == len(d.conditions),
             "design.conditions", list(d.conditions), "must list each condition once")
@@ -341,13 +342,13 @@ def _check_ranges(c: Config) -> None:
                 "a condition name must be lower-case letters, digits and _ (starting with a "
                 "letter)")
         cond = c.conditions[name]
-        require(KIND, 0 < len(cond.label.strip()) and len(cond.label) <= MAX_LABEL_CHARS
-                and not re.search(r"[\x00-\x1f\x7f]", cond.label), f"conditions.{name}.label",
+        require(KIND, len(cond.label) <= MAX_LABEL_CHARS and not CONTROL_CHARACTERS.search(
+                cond.label), f"conditions.{name}.label",
                 cond.label, f"must be 1-{MAX_LABEL_CHARS} characters on one line (it is shown "
                 "large on the participant's screen)")
         require(KIND, len(cond.instruction) <= MAX_INSTRUCTION_CHARS
                 and cond.instruction.count("\n") < MAX_INSTRUCTION_LINES
-                and not re.search(r"[\x00-\x09\x0b-\x1f\x7f]", cond.instruction),
+                and not CONTROL_CHARACTERS.search(cond.instruction.replace("\n", "")),
                 f"conditions.{name}.instruction", cond.instruction,
                 f"must be at most {MAX_INSTRUCTION_CHARS} characters on at most "
                 f"{MAX_INSTRUCTION_LINES} lines, without control characters")

@@ -1,8 +1,9 @@
 """No text is clipped on any screen at any window shape, and participant messages are large.
 
 Every screen type (:func:`experiment.core.screens.every_screen`) of the default config, the
-koch2009 preset and the longest condition texts the config allows (longest_texts.toml) is rendered in real windows from 800x600 to 2560x1440 at 4:3, 16:10
-and 16:9 (its own Xvfb screen, large enough); every text's box must lie inside the window,
+koch2009 preset and the longest condition texts the config allows (longest_texts.toml) is
+rendered in real windows from 800x600 to 2560x1440 at 4:3, 16:10 and 16:9 (its own Xvfb
+screen, large enough); every text's box must lie inside the window,
 texts must not overlap, nothing may be drawn on the window's outermost pixels, and the
 participant's message must be at least the word's size.
 """
@@ -70,7 +71,8 @@ def test_participant_messages_are_at_least_word_size(rendered):
     # shrunk below the word's size if need be; the shipped labels must not shrink.
     small = [f"{r['config']} {r['size']} {r['screen']}: {b['text']!r} at {b['height']:.4f}"
              for r in rendered for b in r["boxes"]
-             if r["config"] != "longest_texts.toml" and r["message"] and b["text"] == r["message"] and b["height"] < r["word_height"] - 1e-9]
+             if r["config"] != "longest_texts.toml" and r["message"]
+             and b["text"] == r["message"] and b["height"] < r["word_height"] - 1e-9]
     assert not small, "\n".join(small[:30])
     assert sum(1 for r in rendered if r["message"]) >= 100
 
